@@ -298,8 +298,8 @@ export const checkRequest = (req: RequestHead, options: AcceptOptions): ServerCh
 /**
  * The subprotocol to answer with: the first of the server's `subprotocols`
  * (its preference order) that equals, case-insensitively, one of the
- * client's comma-separated offers; the client's spelling is returned. "" when
- * there is none (the handshake still succeeds, as RFC 6455 allows).
+ * client's comma-separated offers (offers that are not RFC 7230 tokens are
+ * ignored); the client's spelling is returned. "" when there is none (the handshake still succeeds, as RFC 6455 allows).
  *
  * @since 0.1.0
  * @category server
@@ -311,7 +311,8 @@ export const selectSubprotocol = (
   const offers = tokens(offerValues)
   for (const sp of subprotocols) {
     const lower = sp.toLowerCase()
-    for (const cp of offers) if (cp !== "" && cp.toLowerCase() === lower) return cp
+    // Only tokens: the client's spelling is echoed in our 101.
+    for (const cp of offers) if (isToken(cp) && cp.toLowerCase() === lower) return cp
   }
   return ""
 }

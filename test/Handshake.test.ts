@@ -371,6 +371,7 @@ describe("subprotocol selection", () => {
     expect(select([], ["c"])).toBe("")
     expect(select(["a"], [])).toBe("")
     expect(select(["a,,b"], [""])).toBe("")
+    expect(select(["c d, \u00e7"], ["c d", "\u00c7"])).toBe("") // not tokens: never echoed
   })
 })
 
