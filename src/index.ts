@@ -1,0 +1,40 @@
+/**
+ * @since 0.1.0
+ */
+
+/** @since 0.1.0 */
+export * as Codec from "./Codec.js"
+
+/** @since 0.1.0 */
+export * as Conn from "./Conn.js"
+
+/** @since 0.1.0 */
+export * as Errors from "./Errors.js"
+
+/** @since 0.1.0 */
+export * as Frame from "./Frame.js"
+
+/** @since 0.1.0 */
+export * as FrameParser from "./FrameParser.js"
+
+/** @since 0.1.0 */
+export * as StatusCode from "./StatusCode.js"
+
+/** @since 0.1.0 */
+export * as WebSocket from "./WebSocket.js"
+
+export {
+  /** @since 0.1.0 */
+  CloseError,
+  /** @since 0.1.0 */
+  closeStatus,
+  /** @since 0.1.0 */
+  HandshakeError,
+  /** @since 0.1.0 */
+  MessageTooBig
+} from "./Errors.js"
+
+export {
+  /** @since 0.1.0 */
+  Message
+} from "./Conn.js"

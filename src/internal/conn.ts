@@ -1,0 +1,978 @@
+/**
+ * The connection state machine, for both roles, over a Node stream socket.
+ *
+ * Bytes flow one way: socket 'data' → FrameParser → this (validation,
+ * unmasking, inflation, UTF-8) → a queue of message slots → read / reader /
+ * messages. All of that is synchronous; Effect appears only where a user
+ * operation waits (a message, a pong, the write lock, 'drain', the close).
+ *
+ * @internal
+ */
+import { isUtf8 } from "node:buffer"
+import type { Duplex } from "node:stream"
+import * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
+import * as FiberId from "effect/FiberId"
+import * as FiberSet from "effect/FiberSet"
+import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import type * as Codec from "../Codec.js"
+import { InflateStatus } from "../Codec.js"
+import type { Conn, MessageReader, MessageType, MessageWriter, ReadError } from "../Conn.js"
+import { Message, TypeId } from "../Conn.js"
+import { CloseError, MessageTooBig } from "../Errors.js"
+import { encodeHeader, headerSize, isReserved, MAX_CONTROL_PAYLOAD, Opcode } from "../Frame.js"
+import { type FrameHandler, FrameParser } from "../FrameParser.js"
+import * as StatusCode from "../StatusCode.js"
+import { Utf8Validator } from "../Utf8.js"
+
+/**
+ * The negotiated permessage-deflate session of one connection.
+ *
+ * @internal
+ */
+export interface CompressionSession {
+  readonly deflate: Codec.DeflateParams
+  readonly inflate: Codec.InflateParams
+  /** Messages shorter than this are sent uncompressed. */
+  readonly threshold: number
+}
+
+/** @internal */
+export interface ConnConfig {
+  readonly role: "client" | "server"
+  readonly socket: Duplex
+  /** Bytes that arrived with the handshake, ahead of the socket's. */
+  readonly head: Uint8Array
+  readonly codec: Codec.Service
+  readonly subprotocol: string
+  readonly extensions: string
+  readonly compression: CompressionSession | undefined
+  /** Bytes; negative for no limit. */
+  readonly readLimit: number
+  /** Time for our close frame to be written, then for the peer's to arrive. */
+  readonly closeTimeout: Duration.Duration
+  /** Queued message bytes beyond which the socket is paused. */
+  readonly maxBufferedBytes: number
+  readonly onPing: ((payload: Uint8Array) => boolean) | undefined
+  readonly onPong: ((payload: Uint8Array) => void) | undefined
+}
+
+/** What one waiting `read` or stream pull does when the queue changes. */
+type Waiter = () => boolean
+
+/** One data message on its way to the application. */
+class Slot {
+  chunks: Array<Uint8Array> = []
+  /** Payload bytes in `chunks`. */
+  size = 0
+  done = false
+  /** The message failed: too big, invalid UTF-8, or the connection ended under it. */
+  error: ReadError | undefined = undefined
+  /** Taken by a `reader`: its stream consumes the chunks. */
+  owned = false
+  /** Its stream was abandoned: the rest of the message is dropped. */
+  abandoned = false
+  /** The owning stream, waiting for chunks. */
+  waiter: (() => void) | undefined = undefined
+  constructor(readonly type: MessageType) {}
+}
+
+const OPEN = 0
+const CLOSING = 1
+const CLOSED = 2
+
+/** Per-chunk bookkeeping cost counted against the buffer bound. */
+const CHUNK_OVERHEAD = 64
+/** Slots with more pieces than this are compacted while nobody streams them. */
+const MAX_PIECES = 64
+const EMPTY = new Uint8Array(0)
+const encoder = new TextEncoder()
+const decoder = new TextDecoder()
+
+// Client mask keys come from a pooled random buffer: one getRandomValues call per 1024 frames.
+const keyPool = new Uint32Array(1024)
+let keyIndex = keyPool.length
+const nextMaskKey = (): number => {
+  if (keyIndex === keyPool.length) {
+    globalThis.crypto.getRandomValues(keyPool)
+    keyIndex = 0
+  }
+  return keyPool[keyIndex++]
+}
+
+const toBytes = (data: Uint8Array | string): Uint8Array => (typeof data === "string" ? encoder.encode(data) : data)
+
+const concat = (chunks: ReadonlyArray<Uint8Array>, size: number): Uint8Array => {
+  if (chunks.length === 1) return chunks[0]
+  const out = new Uint8Array(size)
+  let offset = 0
+  for (const c of chunks) {
+    out.set(c, offset)
+    offset += c.length
+  }
+  return out
+}
+
+/** `reason` cut to at most `max` UTF-8 bytes without splitting a character. */
+const truncateUtf8 = (reason: string, max: number): Uint8Array => {
+  const bytes = encoder.encode(reason)
+  if (bytes.length <= max) return bytes
+  let end = max
+  while (end > 0 && (bytes[end] & 0xc0) === 0x80) end--
+  return bytes.subarray(0, end)
+}
+
+/** @internal */
+export class ConnImpl implements Conn, FrameHandler {
+  readonly [TypeId]: typeof TypeId = TypeId
+  readonly subprotocol: string
+  readonly extensions: string
+
+  private readonly socket: Duplex
+  private readonly client: boolean
+  private readonly codec: Codec.Service
+  private readonly compression: CompressionSession | undefined
+  private readonly closeTimeout: Duration.Duration
+  private readonly maxBufferedBytes: number
+  private readonly onPing: ((payload: Uint8Array) => boolean) | undefined
+  private readonly onPong: ((payload: Uint8Array) => void) | undefined
+  private readonly parser: FrameParser
+  private readonly runFork: <A, E>(effect: Effect.Effect<A, E>) => Fiber.RuntimeFiber<A, E>
+
+  // --- read state ---
+  private readLimit: number
+  private readonly utf8 = new Utf8Validator(isUtf8)
+  /** A data message is in progress on the wire. */
+  private inMessage = false
+  private messageText = false
+  private messageCompressed = false
+  /** Bytes of the current message so far (inflated bytes when compressed). */
+  private messageBytes = 0
+  /** Compressed bytes of the current message so far. */
+  private messageWireBytes = 0
+  private messageLimit = Infinity
+  /** The slot receiving the current message; undefined while it is discarded. */
+  private current: Slot | undefined = undefined
+  private frameKey = 0
+  private frameMasked = false
+  private frameOpcode = 0
+  private readonly control = new Uint8Array(MAX_CONTROL_PAYLOAD)
+  private inflater: Codec.Inflater | undefined = undefined
+  private slots: Array<Slot> = []
+  private bufferedBytes = 0
+  private paused = false
+  private readonly readWaiters: Array<Waiter> = []
+  /** Once set, what every read gets after the queued messages. */
+  private readError: CloseError | undefined = undefined
+  private readClosed = false
+
+  // --- write state ---
+  private deflater: Codec.Deflater | undefined = undefined
+  /** Held by `writer` for a whole message, and by writes that had to wait. */
+  private readonly writeLock = Effect.unsafeMakeSemaphore(1)
+  private writeBusy = 0
+  private readonly drainWaiters: Array<() => void> = []
+
+  // --- close state ---
+  private state = OPEN
+  /** Why writes fail once we are closing or closed. */
+  private writeError: CloseError | undefined = undefined
+  private readonly closedDeferred = Deferred.unsafeMake<CloseError>(FiberId.none)
+  private lingerFiber: Fiber.RuntimeFiber<void> | undefined = undefined
+  private transportCause: unknown = undefined
+
+  // --- ping state ---
+  private pingCounter = 0
+  private readonly pings = new Map<string, () => void>()
+
+  constructor(
+    config: ConnConfig,
+    runFork: <A, E>(effect: Effect.Effect<A, E>) => Fiber.RuntimeFiber<A, E>
+  ) {
+    this.socket = config.socket
+    this.client = config.role === "client"
+    this.codec = config.codec
+    this.subprotocol = config.subprotocol
+    this.extensions = config.extensions
+    this.compression = config.compression
+    this.closeTimeout = config.closeTimeout
+    this.maxBufferedBytes = config.maxBufferedBytes
+    this.onPing = config.onPing
+    this.onPong = config.onPong
+    this.readLimit = config.readLimit < 0 ? Infinity : config.readLimit
+    this.runFork = runFork
+    this.parser = new FrameParser(this)
+  }
+
+  /** Attaches to the socket and parses the bytes that came with the handshake. */
+  start(head: Uint8Array): void {
+    const socket = this.socket
+    socket.on("data", (chunk: Buffer) => this.onData(chunk))
+    socket.on("end", () => this.onEnd())
+    socket.on("error", (error: Error) => {
+      this.transportCause ??= error
+    })
+    socket.on("close", () => this.onTransportClose())
+    socket.on("drain", () => this.onDrain())
+    if (head.length > 0) this.onData(head)
+  }
+
+  // ---------------------------------------------------------------------------
+  // Incoming bytes (synchronous)
+  // ---------------------------------------------------------------------------
+
+  private onData(chunk: Uint8Array): void {
+    if (this.parser.stopped) return
+    if (!this.parser.push(chunk) && this.parser.error !== undefined && this.state !== CLOSED) {
+      this.fail(StatusCode.ProtocolError, this.parser.error)
+    }
+  }
+
+  onHeader(p: FrameParser): boolean {
+    const opcode = p.opcode
+    if (p.rsv2 || p.rsv3) return this.fail(StatusCode.ProtocolError, "unexpected reserved bits")
+    if (isReserved(opcode)) return this.fail(StatusCode.ProtocolError, `reserved opcode ${opcode}`)
+    if (p.masked === this.client) {
+      return this.fail(StatusCode.ProtocolError, this.client ? "masked frame from server" : "unmasked frame from client")
+    }
+    this.frameOpcode = opcode
+    this.frameMasked = p.masked
+    this.frameKey = p.maskKey
+    if (opcode >= Opcode.Close) {
+      if (!p.fin) return this.fail(StatusCode.ProtocolError, "fragmented control frame")
+      if (p.length > MAX_CONTROL_PAYLOAD) return this.fail(StatusCode.ProtocolError, "control frame too long")
+      if (p.rsv1) return this.fail(StatusCode.ProtocolError, "reserved bit on a control frame")
+      return true
+    }
+    if (opcode === Opcode.Continuation) {
+      if (!this.inMessage) return this.fail(StatusCode.ProtocolError, "continuation frame without a message")
+      if (p.rsv1) return this.fail(StatusCode.ProtocolError, "reserved bit on a continuation frame")
+    } else {
+      if (this.inMessage) return this.fail(StatusCode.ProtocolError, "new message inside a fragmented message")
+      if (p.rsv1 && this.compression === undefined) {
+        return this.fail(StatusCode.ProtocolError, "compressed frame without permessage-deflate")
+      }
+      this.startMessage(opcode === Opcode.Text, p.rsv1)
+    }
+    if (this.current === undefined) return true // discarding
+    if (this.messageCompressed) {
+      this.messageWireBytes += p.length
+      if (this.messageWireBytes > this.messageLimit + (this.messageLimit / 64) + 64) return this.tooBig()
+    } else if (this.messageBytes + p.length > this.messageLimit) {
+      return this.tooBig()
+    }
+    return true
+  }
+
+  private startMessage(text: boolean, compressed: boolean): void {
+    this.inMessage = true
+    this.messageText = text
+    this.messageCompressed = compressed
+    this.messageBytes = 0
+    this.messageWireBytes = 0
+    this.messageLimit = this.readLimit
+    if (text) this.utf8.reset()
+    // while closing, and after closeRead, data is read and dropped
+    if (this.state !== OPEN) {
+      this.current = undefined
+      return
+    }
+    if (this.readClosed) {
+      this.current = undefined
+      this.runFork(this.close(StatusCode.PolicyViolation, "unexpected data message"))
+      return
+    }
+    const slot = new Slot(text ? "text" : "binary")
+    this.current = slot
+    this.slots.push(slot)
+    this.notifyReaders()
+  }
+
+  onPayload(data: Uint8Array, start: number, end: number, offset: number): boolean {
+    const opcode = this.frameOpcode
+    if (opcode >= Opcode.Close) {
+      this.control.set(data.subarray(start, end), offset)
+      return true
+    }
+    if (this.current === undefined) return true
+    if (this.frameMasked) this.codec.mask(data, start, end, this.frameKey, offset & 3)
+    if (this.messageCompressed) {
+      return this.inflate(data.subarray(start, end), false)
+    }
+    this.messageBytes += end - start
+    return this.deliver(data.subarray(start, end))
+  }
+
+  onFrameEnd(p: FrameParser): boolean {
+    const opcode = this.frameOpcode
+    if (opcode >= Opcode.Close) {
+      const payload = this.control.subarray(0, p.length)
+      if (this.frameMasked) this.codec.mask(payload, 0, payload.length, this.frameKey, 0)
+      return this.onControl(opcode, payload)
+    }
+    if (!p.fin) return true
+    this.inMessage = false
+    const slot = this.current
+    if (slot === undefined) return true
+    if (this.messageCompressed && !this.inflate(EMPTY, true)) return false
+    if (this.messageText && !this.utf8.end()) {
+      return this.fail(StatusCode.InvalidFramePayloadData, "invalid UTF-8 in text message")
+    }
+    this.current = undefined
+    slot.done = true
+    if (slot.owned) this.wakeSlot(slot)
+    else this.notifyReaders()
+    return true
+  }
+
+  private inflate(data: Uint8Array, fin: boolean): boolean {
+    // compression is negotiated whenever a compressed message got this far
+    const session = this.compression as CompressionSession
+    this.inflater ??= this.codec.inflater(session.inflate)
+    const out = this.inflater.push(data, fin, this.messageLimit)
+    if (typeof out === "number") {
+      if (out === InflateStatus.TooBig) return this.tooBig()
+      return this.fail(StatusCode.InvalidFramePayloadData, "invalid compressed data")
+    }
+    if (out.length === 0) return true
+    this.messageBytes += out.length
+    if (this.messageBytes > this.messageLimit) return this.tooBig()
+    return this.deliver(out)
+  }
+
+  /** Hands validated payload bytes to the current message's slot. */
+  private deliver(bytes: Uint8Array): boolean {
+    if (this.messageText && !this.utf8.push(bytes)) {
+      return this.fail(StatusCode.InvalidFramePayloadData, "invalid UTF-8 in text message")
+    }
+    const slot = this.current
+    if (slot === undefined || slot.abandoned || bytes.length === 0) return true
+    slot.chunks.push(bytes)
+    slot.size += bytes.length
+    this.bufferedBytes += bytes.length + CHUNK_OVERHEAD
+    if (slot.owned) {
+      this.wakeSlot(slot)
+    } else if (slot.chunks.length > MAX_PIECES) {
+      // many tiny fragments would cost far more in bookkeeping than in bytes
+      const whole = concat(slot.chunks, slot.size)
+      this.bufferedBytes -= (slot.chunks.length - 1) * CHUNK_OVERHEAD
+      slot.chunks = [whole]
+    }
+    this.updateFlow()
+    return true
+  }
+
+  private onControl(opcode: number, payload: Uint8Array): boolean {
+    if (opcode === Opcode.Ping) {
+      if (this.state !== OPEN) return true
+      if (this.onPing === undefined || this.onPing(payload)) this.sendFrame(Opcode.Pong, true, false, payload.slice())
+      return true
+    }
+    if (opcode === Opcode.Pong) {
+      this.onPong?.(payload)
+      const resume = this.pings.get(decoder.decode(payload))
+      if (resume !== undefined) resume()
+      return true
+    }
+    // Close
+    if (payload.length === 1) return this.fail(StatusCode.ProtocolError, "close frame with a 1-byte payload")
+    let code: number = StatusCode.NoStatusReceived
+    let reason = ""
+    if (payload.length >= 2) {
+      code = (payload[0] << 8) | payload[1]
+      if (!StatusCode.isValidOnWire(code)) return this.fail(StatusCode.ProtocolError, `invalid close code ${code}`)
+      const reasonBytes = payload.subarray(2)
+      if (!isUtf8(reasonBytes)) return this.fail(StatusCode.InvalidFramePayloadData, "invalid UTF-8 in close reason")
+      reason = decoder.decode(reasonBytes)
+    }
+    const received = new CloseError({ code, reason, received: true })
+    if (this.state === OPEN) {
+      // echo the peer's close (an empty payload stays empty)
+      this.writeError = received
+      this.sendClose(code, payload.subarray(2))
+    }
+    this.finish(received)
+    this.shutdown()
+    return this.parser.stop()
+  }
+
+  /**
+   * Fails the connection (RFC 6455 §7.1.7): sends a close frame with `code`
+   * unless one went out already, stops reading and closes the transport.
+   */
+  private fail(code: number, reason: string): false {
+    const error = new CloseError({ code, reason, received: false })
+    if (this.state === OPEN) {
+      this.writeError = error
+      this.sendClose(code, truncateUtf8(reason, MAX_CONTROL_PAYLOAD - 2))
+    }
+    this.finish(error)
+    this.shutdown()
+    return this.parser.stop()
+  }
+
+  private tooBig(): false {
+    const slot = this.current
+    if (slot !== undefined) slot.error = new MessageTooBig({ limit: this.messageLimit })
+    return this.fail(StatusCode.MessageTooBig, `read limited at ${this.messageLimit + 1} bytes`)
+  }
+
+  private onEnd(): void {
+    // the peer half-closed: without a close frame that is an abnormal closure
+    if (this.state !== CLOSED) {
+      this.finish(new CloseError({ code: StatusCode.AbnormalClosure, reason: "connection reset by peer", received: false }))
+    }
+    this.socket.end()
+  }
+
+  private onTransportClose(): void {
+    this.lingerFiber?.unsafeInterruptAsFork(FiberId.none)
+    this.lingerFiber = undefined
+    if (this.state !== CLOSED) {
+      const cause = this.transportCause
+      this.finish(
+        new CloseError({
+          code: StatusCode.AbnormalClosure,
+          reason: cause instanceof Error ? cause.message : "connection closed",
+          received: false,
+          cause
+        })
+      )
+    }
+    this.onDrain() // release writers waiting for a drain that will never come
+    this.freeCodecState()
+  }
+
+  // ---------------------------------------------------------------------------
+  // State changes
+  // ---------------------------------------------------------------------------
+
+  /** Enters CLOSED: reads end with `error` after the queued messages; waiters wake. */
+  private finish(error: CloseError): void {
+    if (this.state === CLOSED) return
+    this.state = CLOSED
+    this.writeError ??= error
+    this.readError = error
+    const slot = this.current
+    if (slot !== undefined && !slot.done) {
+      slot.error ??= error
+      if (slot.owned) this.wakeSlot(slot)
+    }
+    this.current = undefined
+    this.notifyReaders()
+    for (const resume of this.pings.values()) resume()
+    this.pings.clear()
+    this.onDrain()
+    Deferred.unsafeDone(this.closedDeferred, Exit.succeed(error))
+  }
+
+  /**
+   * Closes the transport gracefully: flush and FIN, keep reading (and
+   * dropping) so the peer never gets a reset that could eat our close frame,
+   * and destroy it if the peer has not closed its side within the timeout.
+   */
+  private shutdown(): void {
+    const socket = this.socket
+    if (socket.destroyed || this.lingerFiber !== undefined) return
+    socket.end()
+    if (this.paused) {
+      this.paused = false
+      socket.resume()
+    }
+    this.lingerFiber = this.runFork(Effect.sleep(this.closeTimeout).pipe(Effect.andThen(Effect.sync(() => {
+      socket.destroy()
+    }))))
+  }
+
+  /** Destroys the transport now. */
+  private destroy(error: CloseError): void {
+    this.finish(error)
+    this.socket.destroy()
+    this.freeCodecState()
+  }
+
+  private freeCodecState(): void {
+    this.inflater?.free()
+    this.inflater = undefined
+    this.deflater?.free()
+    this.deflater = undefined
+  }
+
+  // ---------------------------------------------------------------------------
+  // The read queue
+  // ---------------------------------------------------------------------------
+
+  private notifyReaders(): void {
+    const waiters = this.readWaiters
+    while (waiters.length > 0 && waiters[0]()) waiters.shift()
+  }
+
+  private wakeSlot(slot: Slot): void {
+    const waiter = slot.waiter
+    if (waiter !== undefined) {
+      slot.waiter = undefined
+      waiter()
+    }
+  }
+
+  /**
+   * Pauses the socket while too much is queued, and resumes it at half that.
+   * A message that must arrive whole before anyone can take it is exempt: the
+   * read limit bounds it instead, and pausing would starve the `read` waiting
+   * for it.
+   */
+  private updateFlow(): void {
+    const slots = this.slots
+    const exempt = slots.length === 0 || (slots.length === 1 && slots[0] === this.current)
+    if (!this.paused) {
+      if (this.bufferedBytes > this.maxBufferedBytes && !exempt && this.state === OPEN) {
+        this.paused = true
+        this.socket.pause()
+      }
+    } else if (exempt || this.bufferedBytes <= this.maxBufferedBytes >>> 1) {
+      this.paused = false
+      this.socket.resume()
+    }
+  }
+
+  private released(bytes: number): void {
+    this.bufferedBytes -= bytes
+    if (this.paused) this.updateFlow()
+  }
+
+  /** The next whole message, its error, the end of reading, or undefined to wait. */
+  private takeMessage(): Message | ReadError | undefined {
+    const head = this.slots[0]
+    if (head === undefined) return this.readError
+    if (head.error !== undefined) {
+      this.slots.shift()
+      this.released(head.size + head.chunks.length * CHUNK_OVERHEAD)
+      return head.error
+    }
+    if (!head.done) return undefined
+    this.slots.shift()
+    this.released(head.size + head.chunks.length * CHUNK_OVERHEAD)
+    return new Message(head.type, concat(head.chunks, head.size))
+  }
+
+  /** Waits for `take` to produce something, in turn with other readers. */
+  private awaitRead<A>(take: () => A | undefined): Effect.Effect<A> {
+    return Effect.async<A>((resume) => {
+      const waiter: Waiter = () => {
+        const result = take()
+        if (result === undefined) return false
+        resume(Effect.succeed(result))
+        return true
+      }
+      this.readWaiters.push(waiter)
+      return Effect.sync(() => {
+        const i = this.readWaiters.indexOf(waiter)
+        if (i >= 0) this.readWaiters.splice(i, 1)
+      })
+    })
+  }
+
+  private readonly takeMessageEffect: Effect.Effect<Message | ReadError> = this.awaitRead(() => this.takeMessage())
+
+  readonly read: Effect.Effect<Message, ReadError> = Effect.suspend(() => {
+    const result = this.readWaiters.length === 0 ? this.takeMessage() : undefined
+    const next = result === undefined ? this.takeMessageEffect : Effect.succeed(result)
+    return Effect.flatMap(next, (r) => (r instanceof Message ? Effect.succeed(r) : Effect.fail(r)))
+  })
+
+  /** All whole messages queued (at least one), or the end. */
+  private takeMessages(): Array<Message> | ReadError | undefined {
+    const first = this.takeMessage()
+    if (first === undefined || !(first instanceof Message)) return first
+    const out = [first]
+    for (;;) {
+      const head = this.slots[0]
+      if (head === undefined || !head.done || head.error !== undefined) return out
+      out.push(this.takeMessage() as Message) // head is done and error-free, so this is a message
+    }
+  }
+
+  private readonly pullMessages: Effect.Effect<Chunk.Chunk<Message>, Option.Option<ReadError>> = Effect.suspend(
+    () => {
+      const result = this.readWaiters.length === 0 ? this.takeMessages() : undefined
+      const next = result === undefined ? this.awaitRead(() => this.takeMessages()) : Effect.succeed(result)
+      return Effect.flatMap(next, (r) => {
+        if (Array.isArray(r)) return Effect.succeed(Chunk.unsafeFromArray(r))
+        if (r instanceof CloseError && StatusCode.isNormal(r.code)) return Effect.fail(Option.none())
+        return Effect.fail(Option.some(r))
+      })
+    }
+  )
+
+  readonly messages: Stream.Stream<Message, ReadError> = Stream.repeatEffectChunkOption(this.pullMessages)
+
+  /** The next message's slot (whole or not), its error, the end, or undefined. */
+  private takeSlot(): Slot | ReadError | undefined {
+    const head = this.slots[0]
+    if (head === undefined) return this.readError
+    this.slots.shift()
+    if (head.error !== undefined) {
+      this.released(head.size + head.chunks.length * CHUNK_OVERHEAD)
+      return head.error
+    }
+    head.owned = true
+    return head
+  }
+
+  readonly reader: Effect.Effect<MessageReader, ReadError> = Effect.suspend(() => {
+    const result = this.readWaiters.length === 0 ? this.takeSlot() : undefined
+    const next = result === undefined ? this.awaitRead(() => this.takeSlot()) : Effect.succeed(result)
+    return Effect.flatMap(next, (r) =>
+      r instanceof Slot ? Effect.succeed<MessageReader>({ type: r.type, stream: this.slotStream(r) }) : Effect.fail(r)
+    )
+  })
+
+  private slotStream(slot: Slot): Stream.Stream<Uint8Array, ReadError> {
+    const take = (): Chunk.Chunk<Uint8Array> | ReadError | null | undefined => {
+      if (slot.chunks.length > 0) {
+        const chunks = slot.chunks
+        slot.chunks = []
+        this.released(slot.size + chunks.length * CHUNK_OVERHEAD)
+        slot.size = 0
+        return Chunk.unsafeFromArray(chunks)
+      }
+      if (slot.error !== undefined) return slot.error
+      if (slot.done) return null
+      return undefined
+    }
+    const pull: Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<ReadError>> = Effect.suspend(() => {
+      const result = take()
+      const next =
+        result === undefined
+          ? Effect.async<Chunk.Chunk<Uint8Array> | ReadError | null>((resume) => {
+            slot.waiter = () => {
+              const r = take()
+              if (r === undefined) return
+              resume(Effect.succeed(r))
+            }
+            return Effect.sync(() => {
+              slot.waiter = undefined
+            })
+          })
+          : Effect.succeed(result)
+      return Effect.flatMap(next, (r) => {
+        if (r === null) return Effect.fail(Option.none())
+        if (Chunk.isChunk(r)) return Effect.succeed(r)
+        return Effect.fail(Option.some(r))
+      })
+    })
+    return Stream.repeatEffectChunkOption(pull).pipe(
+      Stream.ensuring(
+        Effect.sync(() => {
+          if (slot.done || slot.error !== undefined) return
+          // abandoned mid-message: drop what is queued and what is still to come
+          slot.abandoned = true
+          this.released(slot.size + slot.chunks.length * CHUNK_OVERHEAD)
+          slot.chunks = []
+          slot.size = 0
+        })
+      )
+    )
+  }
+
+  readonly setReadLimit = (bytes: number): Effect.Effect<void> =>
+    Effect.sync(() => {
+      this.readLimit = bytes < 0 ? Infinity : bytes
+    })
+
+  readonly closeRead: Effect.Effect<void> = Effect.sync(() => {
+    if (this.readClosed) return
+    this.readClosed = true
+    // what is queued already counts as unexpected too
+    const pending = this.slots.length > 0 || this.current !== undefined
+    for (const slot of this.slots) slot.abandoned = true
+    this.slots = []
+    this.bufferedBytes = 0
+    if (this.paused) {
+      this.paused = false
+      this.socket.resume()
+    }
+    if (this.current !== undefined) this.current = undefined
+    if (pending && this.state === OPEN) this.runFork(this.close(StatusCode.PolicyViolation, "unexpected data message"))
+  })
+
+  readonly closed: Effect.Effect<CloseError> = Deferred.await(this.closedDeferred)
+
+  // ---------------------------------------------------------------------------
+  // Outgoing frames (synchronous)
+  // ---------------------------------------------------------------------------
+
+  /** Writes one frame in one synchronous step. Returns the socket's verdict. */
+  private sendFrame(opcode: number, fin: boolean, rsv1: boolean, payload: Uint8Array): boolean {
+    const length = payload.length
+    const client = this.client
+    const size = headerSize(length, client)
+    const socket = this.socket
+    if (client) {
+      // masked into a fresh buffer: the caller's bytes are never touched
+      const key = nextMaskKey()
+      const frame = Buffer.allocUnsafe(size + length)
+      encodeHeader(frame, 0, fin, rsv1, opcode, length, true, key)
+      frame.set(payload, size)
+      this.codec.mask(frame, size, size + length, key, 0)
+      return socket.write(frame)
+    }
+    if (length <= 1024) {
+      const frame = Buffer.allocUnsafe(size + length)
+      encodeHeader(frame, 0, fin, rsv1, opcode, length, false, 0)
+      frame.set(payload, size)
+      return socket.write(frame)
+    }
+    const header = Buffer.allocUnsafe(size)
+    encodeHeader(header, 0, fin, rsv1, opcode, length, false, 0)
+    socket.cork()
+    socket.write(header)
+    const ok = socket.write(payload)
+    socket.uncork()
+    return ok
+  }
+
+  private sendClose(code: number, reason: Uint8Array): void {
+    if (code === StatusCode.NoStatusReceived) {
+      this.sendFrame(Opcode.Close, true, false, EMPTY)
+      return
+    }
+    const payload = new Uint8Array(2 + reason.length)
+    payload[0] = code >>> 8
+    payload[1] = code & 0xff
+    payload.set(reason, 2)
+    this.sendFrame(Opcode.Close, true, false, payload)
+  }
+
+  /** Sends a data frame, compressing it when the session says so. */
+  private sendData(opcode: number, fin: boolean, compress: boolean, data: Uint8Array): boolean {
+    if (!compress) return this.sendFrame(opcode, fin, false, data)
+    // compress is only ever true with a negotiated session
+    const session = this.compression as CompressionSession
+    this.deflater ??= this.codec.deflater(session.deflate)
+    return this.sendFrame(opcode, fin, opcode !== Opcode.Continuation, this.deflater.push(data, fin))
+  }
+
+  private shouldCompress(length: number): boolean {
+    return this.compression !== undefined && length >= this.compression.threshold
+  }
+
+  private get writeFailure(): CloseError {
+    return (
+      this.writeError ??
+        new CloseError({ code: StatusCode.AbnormalClosure, reason: "connection closed", received: false })
+    )
+  }
+
+  private onDrain(): void {
+    const waiters = this.drainWaiters.splice(0)
+    for (const resume of waiters) resume()
+  }
+
+  /** Waits until the socket has room again (or the connection is gone). */
+  private readonly awaitDrain: Effect.Effect<void> = Effect.async<void>((resume) => {
+    if (!this.socket.writableNeedDrain || this.socket.destroyed) return resume(Effect.void)
+    const waiter = () => resume(Effect.void)
+    this.drainWaiters.push(waiter)
+    return Effect.sync(() => {
+      const i = this.drainWaiters.indexOf(waiter)
+      if (i >= 0) this.drainWaiters.splice(i, 1)
+    })
+  })
+
+  /** Runs `send` under the write lock, after any pending drain, then waits for drain if it filled the socket. */
+  private locked(send: () => boolean): Effect.Effect<void, CloseError> {
+    return this.writeLock.withPermits(1)(
+      Effect.suspend(() => {
+        this.writeBusy++
+        return this.awaitDrain.pipe(
+          Effect.andThen(
+            Effect.suspend(() => {
+              if (this.state !== OPEN) return Effect.fail(this.writeFailure)
+              return send() ? Effect.void : this.awaitDrain
+            })
+          ),
+          Effect.ensuring(Effect.sync(() => this.writeBusy--))
+        )
+      })
+    )
+  }
+
+  readonly write: Conn["write"] = ((typeOrMessage: MessageType | Message, data?: Uint8Array | string) => {
+    const message = typeOrMessage instanceof Message ? typeOrMessage : undefined
+    return Effect.suspend(() => {
+      if (this.state !== OPEN) return Effect.fail(this.writeFailure)
+      const type = message !== undefined ? message.type : (typeOrMessage as MessageType)
+      const bytes = message !== undefined ? message.data : toBytes(data ?? EMPTY)
+      const opcode = type === "text" ? Opcode.Text : Opcode.Binary
+      const compress = this.shouldCompress(bytes.length)
+      const send = () => this.sendData(opcode, true, compress, bytes)
+      // fast path: nobody holds or waits for the lock and the socket has room
+      if (this.writeBusy === 0 && !this.socket.writableNeedDrain) {
+        return send() ? Effect.void : this.awaitDrain
+      }
+      return this.locked(send)
+    })
+  }) as Conn["write"]
+
+  readonly writer = (type: MessageType): Effect.Effect<MessageWriter, CloseError, Scope.Scope> => {
+    const opcode = type === "text" ? Opcode.Text : Opcode.Binary
+    return Effect.gen(this, function*() {
+      // wait for the lock interruptibly; once taken, the release is registered before anything can interrupt
+      yield* Effect.uninterruptibleMask((restore) =>
+        restore(this.writeLock.take(1)).pipe(
+          Effect.andThen(Effect.sync(() => this.writeBusy++)),
+          Effect.andThen(
+            Effect.addFinalizer(() => Effect.sync(() => this.writeBusy--).pipe(Effect.andThen(this.writeLock.release(1))))
+          )
+        )
+      )
+      if (this.state !== OPEN) return yield* Effect.fail(this.writeFailure)
+      // The latest chunk is held back so that `close` can send it as the final frame.
+      let held: Uint8Array | undefined = undefined
+      let started = false
+      let compress = false
+      let finished = false
+      const send = (chunk: Uint8Array, fin: boolean): Effect.Effect<void, CloseError> => {
+        if (this.state !== OPEN) return Effect.fail(this.writeFailure)
+        if (!started) compress = this.shouldCompress(chunk.length)
+        const ok = this.sendData(started ? Opcode.Continuation : opcode, fin, compress, chunk)
+        started = true
+        return ok ? Effect.void : this.awaitDrain
+      }
+      const write = (data: Uint8Array | string): Effect.Effect<void, CloseError> =>
+        Effect.suspend(() => {
+          if (finished) return Effect.dieMessage("MessageWriter: write after close")
+          const previous = held
+          held = toBytes(data)
+          return previous === undefined ? Effect.void : send(previous, false)
+        })
+      const finish = (): Effect.Effect<void, CloseError> => {
+        finished = true
+        const last = held ?? EMPTY
+        held = undefined
+        return send(last, true)
+      }
+      const close: Effect.Effect<void, CloseError> = Effect.suspend(() => (finished ? Effect.void : finish()))
+      yield* Effect.addFinalizer((exit) =>
+        Effect.suspend(() => {
+          if (finished) return Effect.void
+          // a message cut short cannot be taken back: end it if nothing went out yet, else fail the connection
+          if (Exit.isSuccess(exit)) return Effect.ignore(finish())
+          finished = true
+          if (!started) return Effect.void
+          return this.close(StatusCode.InternalError, "message writer interrupted")
+        })
+      )
+      return { write, close }
+    })
+  }
+
+  // ---------------------------------------------------------------------------
+  // Ping and close
+  // ---------------------------------------------------------------------------
+
+  readonly ping: Effect.Effect<Duration.Duration, CloseError> = Effect.suspend(() => {
+    if (this.state !== OPEN) return Effect.fail(this.writeFailure)
+    const id = String(++this.pingCounter)
+    return Effect.flatMap(Clock.currentTimeNanos, (start) =>
+      Effect.async<void, CloseError>((resume) => {
+        this.pings.set(id, () => {
+          this.pings.delete(id)
+          resume(this.state === CLOSED ? Effect.fail(this.writeFailure) : Effect.void)
+        })
+        this.sendFrame(Opcode.Ping, true, false, encoder.encode(id))
+        return Effect.sync(() => {
+          this.pings.delete(id)
+        })
+      }).pipe(
+        Effect.andThen(Clock.currentTimeNanos),
+        Effect.map((end) => Duration.nanos(end - start))
+      ))
+  })
+
+  readonly close = (code: number = StatusCode.NormalClosure, reason = ""): Effect.Effect<void> =>
+    Effect.suspend(() => {
+      if (this.state !== OPEN) return Effect.asVoid(Deferred.await(this.closedDeferred))
+      if (code !== StatusCode.NoStatusReceived && !StatusCode.isValidOnWire(code)) {
+        return Effect.dieMessage(`status code ${StatusCode.name(code)} cannot be set in a close frame`)
+      }
+      const reasonBytes = encoder.encode(reason)
+      if (reasonBytes.length > MAX_CONTROL_PAYLOAD - 2) {
+        return Effect.dieMessage(`close reason is ${reasonBytes.length} bytes, at most 123 allowed`)
+      }
+      this.state = CLOSING
+      this.writeError = new CloseError({ code, reason, received: false })
+      this.sendClose(code, reasonBytes)
+      const timedOut = new CloseError({
+        code: StatusCode.AbnormalClosure,
+        reason: "close handshake timed out",
+        received: false
+      })
+      const writeTimedOut = new CloseError({
+        code: StatusCode.AbnormalClosure,
+        reason: "close frame could not be written in time",
+        received: false
+      })
+      return this.awaitDrain.pipe(
+        Effect.timeoutOption(this.closeTimeout),
+        Effect.flatMap((written) => {
+          if (Option.isNone(written)) return Effect.sync(() => this.destroy(writeTimedOut))
+          return Deferred.await(this.closedDeferred).pipe(
+            Effect.timeoutOption(this.closeTimeout),
+            Effect.map((answered) => {
+              if (Option.isNone(answered)) this.destroy(timedOut)
+            })
+          )
+        })
+      )
+    })
+
+  readonly closeNow: Effect.Effect<void> = Effect.sync(() =>
+    this.destroy(new CloseError({ code: StatusCode.AbnormalClosure, reason: "closed by closeNow", received: false }))
+  )
+
+  /** The finalizer of the connection's scope. */
+  finalize(exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> {
+    return Effect.sync(() => {
+      if (this.socket.destroyed) return this.freeCodecState()
+      const goingAway = this.state === OPEN && Exit.isInterrupted(exit)
+      if (!goingAway) {
+        return this.destroy(new CloseError({ code: StatusCode.AbnormalClosure, reason: "connection scope closed", received: false }))
+      }
+      // interrupted (e.g. server shutdown): say goodbye with 1001, flush, and go
+      const error = new CloseError({ code: StatusCode.GoingAway, reason: "going away", received: false })
+      this.writeError = error
+      this.sendClose(StatusCode.GoingAway, EMPTY)
+      this.finish(error)
+      const socket = this.socket
+      socket.end()
+      const timer = setTimeout(() => socket.destroy(), Duration.toMillis(this.closeTimeout))
+      timer.unref()
+      socket.once("close", () => clearTimeout(timer))
+      this.freeCodecState()
+    })
+  }
+}
+
+/**
+ * Builds a connection over `config.socket` whose lifetime is the current
+ * scope.
+ *
+ * @internal
+ */
+export const make = (config: ConnConfig): Effect.Effect<ConnImpl, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const runFork = yield* FiberSet.makeRuntime<never, unknown, unknown>()
+    const conn = new ConnImpl(config, runFork)
+    yield* Effect.addFinalizer((exit) => conn.finalize(exit))
+    conn.start(config.head)
+    return conn
+  })

@@ -1,0 +1,92 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import { Codec, WebSocket } from "../src/index.js"
+import type { HandshakeError } from "../src/Errors.js"
+import { request, upgradeRequest } from "./util/raw.js"
+import { serve } from "./util/server.js"
+import { waitFor } from "./util/wait.js"
+
+const rejected = (
+  name: string,
+  text: string,
+  status: number,
+  headers: ReadonlyArray<string> = [],
+  options: WebSocket.AcceptOptions = {}
+) =>
+  it.scopedLive(name, () =>
+    Effect.gen(function*() {
+      const errors: Array<HandshakeError> = []
+      const server = yield* serve(() => Effect.void, { ...options, onHandshakeError: (e) => errors.push(e) })
+      const res = yield* request(server.port, text)
+      expect(res.status).toBe(status)
+      for (const h of headers) expect(res.head.toLowerCase()).toContain(h.toLowerCase())
+      const error = yield* waitFor(() => errors[0])
+      expect(error).toMatchObject({ _tag: "HandshakeError", status })
+    }).pipe(Effect.provide(Codec.layerJs)))
+
+describe("accept: every refused handshake gets its HTTP status and a HandshakeError", () => {
+  rejected(
+    "HTTP/1.0 → 426",
+    upgradeRequest().replace("HTTP/1.1", "HTTP/1.0"),
+    426
+  )
+  rejected(
+    "Upgrade not websocket → 426",
+    upgradeRequest({ Upgrade: "h2c" }),
+    426,
+    ["upgrade: websocket"]
+  )
+  rejected("POST → 405, checked after the upgrade headers", upgradeRequest().replace("GET", "POST"), 405)
+  rejected("version 12 → 400 with Sec-WebSocket-Version: 13", upgradeRequest({ "Sec-WebSocket-Version": "12" }), 400, [
+    "sec-websocket-version: 13"
+  ])
+  rejected("missing key → 400", upgradeRequest({ "Sec-WebSocket-Key": "" }), 400)
+  rejected("a key of 15 bytes → 400", upgradeRequest({}, Buffer.alloc(15).toString("base64")), 400)
+  rejected(
+    "two key lines → 400",
+    upgradeRequest().replace("\r\n\r\n", `\r\nSec-WebSocket-Key: ${Buffer.alloc(16).toString("base64")}\r\n\r\n`),
+    400
+  )
+  rejected("a foreign origin → 403", upgradeRequest({ Origin: "https://evil.example" }), 403)
+  rejected(
+    "an origin outside the patterns → 403",
+    upgradeRequest({ Origin: "https://other.example" }),
+    403,
+    [],
+    { originPatterns: ["*.example.com"] }
+  )
+})
+
+describe("accept: what passes", () => {
+  const accepted = (name: string, headers: Record<string, string>, options: WebSocket.AcceptOptions, check: (head: string) => void) =>
+    it.scopedLive(name, () =>
+      Effect.gen(function*() {
+        const server = yield* serve((conn) => conn.close(), options)
+        const res = yield* request(server.port, upgradeRequest(headers))
+        expect(res.status).toBe(101)
+        check(res.head.toLowerCase())
+      }).pipe(Effect.provide(Codec.layerJs)))
+
+  accepted("no Origin header", {}, {}, () => {})
+  accepted("the request's own host as origin", { Origin: "http://127.0.0.1", Host: "127.0.0.1" }, {}, () => {})
+  accepted("an origin matching a pattern", { Origin: "https://a.example.com" }, { originPatterns: ["*.example.com"] }, () => {})
+  accepted("any origin with insecureSkipVerify", { Origin: "https://evil.example" }, { insecureSkipVerify: true }, () => {})
+  accepted(
+    "subprotocol in the server's order, client's spelling",
+    { "Sec-WebSocket-Protocol": "Chat, superchat" },
+    { subprotocols: ["superchat", "chat"] },
+    (head) => expect(head).toContain("sec-websocket-protocol: superchat")
+  )
+  accepted(
+    "no common subprotocol still connects, without the header",
+    { "Sec-WebSocket-Protocol": "other" },
+    { subprotocols: ["chat"] },
+    (head) => expect(head).not.toContain("sec-websocket-protocol")
+  )
+  accepted(
+    "case-insensitive subprotocol match returns the client's spelling",
+    { "Sec-WebSocket-Protocol": "CHAT" },
+    { subprotocols: ["chat"] },
+    (head) => expect(head).toContain("sec-websocket-protocol: CHAT".toLowerCase())
+  )
+})
