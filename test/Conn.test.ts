@@ -354,3 +354,37 @@ describe("protocol violations", () => {
       expect(seen).toMatchObject({ code: StatusCode.NoStatusReceived, received: true })
     }))
 })
+
+describe("backpressure", () => {
+  it.scopedLive("a consumer that does not read pauses the socket, so the peer's writes wait; reading resumes it", () =>
+    live(Effect.gen(function*() {
+      let written = 0
+      const total = 1000
+      const server = yield* serve((conn) =>
+        Effect.gen(function*() {
+          const chunk = new Uint8Array(64 * 1024)
+          for (let i = 0; i < total; i++) {
+            chunk[0] = i & 0xff
+            yield* conn.write("binary", chunk.slice())
+            written++
+          }
+          yield* conn.closed
+        })
+      )
+      const { conn } = yield* WebSocket.dial(server.url, { readLimit: 1 << 20, maxBufferedBytes: 256 * 1024 })
+      // the writer stalls: its writes wait for 'drain' because our socket stopped reading
+      let last = -1
+      yield* waitFor(() => {
+        const stalled = written > 0 && written === last
+        last = written
+        return stalled
+      }).pipe(Effect.andThen(Effect.sleep("200 millis")), Effect.repeat({ until: () => written === last }))
+      expect(written).toBeLessThan(total)
+      // reading drains the queue and lets everything through, in order
+      for (let i = 0; i < total; i++) {
+        const m = yield* conn.read
+        expect(m.data[0]).toBe(i & 0xff)
+      }
+      expect(written).toBe(total)
+    })), 60_000)
+})
