@@ -81,12 +81,22 @@ export const classify = (target: Target, v: Verdict): "PASS" | "DEVIATION" | "FA
 
 const pad = (s: string, n: number): string => (s.length >= n ? s : s + " ".repeat(n - s.length))
 
-/** The table (case, verdict, what happened) and a summary line per category. */
-export const formatReport = (target: Target, role: Role, cases: ReadonlyArray<Case>, verdicts: ReadonlyArray<Verdict>): string => {
+/**
+ * The table (case, verdict, what happened) and a summary line per category.
+ * Without `full`, the table keeps only the rows that did not pass.
+ */
+export const formatReport = (
+  target: Target,
+  role: Role,
+  cases: ReadonlyArray<Case>,
+  verdicts: ReadonlyArray<Verdict>,
+  full = true
+): string => {
   const byId = new Map(cases.map((c) => [c.id, c]))
-  const lines: Array<string> = [`conformance: target ${target.name}, role ${role}`, ""]
+  const lines: Array<string> = [`conformance: target ${target.name}, role ${role}${full ? "" : " (rows that did not pass)"}`, ""]
   lines.push(`${pad("case", 9)} ${pad("verdict", 15)} ${pad("ms", 6)} ${pad("observed", 44)} problems`)
   for (const v of verdicts) {
+    if (!full && classify(target, v) === "PASS") continue
     const c = byId.get(v.id)
     const id = c?.autobahn === false ? `${v.id}*` : v.id
     const why = v.pass ? "" : v.problems.join("; ")
