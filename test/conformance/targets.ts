@@ -179,6 +179,7 @@ const wsServer: ServerTarget = {
           ws.on("pong", (data) => ws.send(`pong:${data.toString()}`))
           return ws.ping("server-ping")
         }
+        // With ws's default binaryType ("nodebuffer") every message is one Buffer.
         ws.on("message", (data, isBinary) => ws.send(data as Buffer, { binary: isBinary }))
       })
     })
