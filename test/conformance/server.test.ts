@@ -1,0 +1,4 @@
+// The catalogue against each server target (the peer plays the client).
+import { defineConformance } from "./conformance.js"
+
+await defineConformance("server")
