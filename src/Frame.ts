@@ -150,6 +150,7 @@ export const decodeHeader = (data: Uint8Array, offset = 0, end = data.length): D
   const size = (len7 < 126 ? 2 : len7 === 126 ? 4 : 10) + (masked ? 4 : 0)
   if (available < size) return { _tag: "Incomplete", needed: size - available }
   const length = readLength(data, offset, len7)
+  if (length === -1) return { _tag: "Invalid", message: "frame length has its most significant bit set" }
   if (length < 0) return { _tag: "Invalid", message: "frame length exceeds 2^53 - 1" }
   const k = offset + size - 4
   const maskKey = masked ? (data[k] | (data[k + 1] << 8) | (data[k + 2] << 16) | (data[k + 3] << 24)) >>> 0 : 0
@@ -171,8 +172,9 @@ export const decodeHeader = (data: Uint8Array, offset = 0, end = data.length): D
 
 /**
  * The payload length of a header whose 7-bit length field is `len7`, whose
- * first byte is `data[offset]`; -1 when the 64-bit form has its top bit set
- * or exceeds `Number.MAX_SAFE_INTEGER`.
+ * first byte is `data[offset]`; -1 when the 64-bit form has its most
+ * significant bit set (a protocol error, RFC 6455 §5.2), -2 when it exceeds
+ * `Number.MAX_SAFE_INTEGER` (a legal length no read limit can admit).
  *
  * @internal
  */
@@ -181,7 +183,8 @@ export const readLength = (data: Uint8Array, offset: number, len7: number): numb
   if (len7 === 126) return (data[offset + 2] << 8) | data[offset + 3]
   const high = ((data[offset + 2] << 24) | (data[offset + 3] << 16) | (data[offset + 4] << 8) | data[offset + 5]) >>> 0
   const low = ((data[offset + 6] << 24) | (data[offset + 7] << 16) | (data[offset + 8] << 8) | data[offset + 9]) >>> 0
+  if (high >= 0x80000000) return -1
   // 2^53 - 1 = high < 2^21
-  if (high >= 0x200000) return -1
+  if (high >= 0x200000) return -2
   return high * 0x100000000 + low
 }

@@ -49,6 +49,8 @@ export class FrameParser {
   length = 0
   /** Why the parser stopped on its own, if it did. */
   error: string | undefined = undefined
+  /** The error is a length beyond 2^53 - 1: legal, but larger than any message we can take. */
+  errorTooBig = false
   /** No more input is accepted: the handler or an error stopped it. */
   stopped = false
 
@@ -147,7 +149,8 @@ export class FrameParser {
     const len7 = b1 & 0x7f
     const length = readLength(data, pos, len7)
     if (length < 0) {
-      this.error = "frame length exceeds 2^53 - 1"
+      this.errorTooBig = length === -2
+      this.error = this.errorTooBig ? "frame length exceeds 2^53 - 1" : "frame length has its most significant bit set"
       return false
     }
     this.length = length

@@ -225,7 +225,11 @@ describe("FrameParser", () => {
   it("stops on an invalid length and when the handler says so", () => {
     const parser = new FrameParser({ onHeader: () => true, onPayload: () => true, onFrameEnd: () => true })
     expect(parser.push(Uint8Array.from([0x82, 0x7f, 0x80, 0, 0, 0, 0, 0, 0, 1]))).toBe(false)
-    expect(parser.error).toMatch(/2\^53/)
+    expect(parser.error).toMatch(/most significant bit/)
+    expect(parser.errorTooBig).toBe(false)
+    const tooBig = new FrameParser({ onHeader: () => true, onPayload: () => true, onFrameEnd: () => true })
+    expect(tooBig.push(Uint8Array.from([0x82, 0x7f, 0, 0x20, 0, 0, 0, 0, 0, 0]))).toBe(false)
+    expect(tooBig.errorTooBig).toBe(true)
     expect(parser.push(Uint8Array.from([0x82, 0]))).toBe(false)
 
     let headers = 0

@@ -166,6 +166,8 @@ export class ConnImpl implements Conn, FrameHandler {
   private readonly control = new Uint8Array(MAX_CONTROL_PAYLOAD)
   private inflater: Codec.Inflater | undefined = undefined
   private slots: Array<Slot> = []
+  /** The message a `reader` took, until the next read. */
+  private streaming: Slot | undefined = undefined
   private bufferedBytes = 0
   private paused = false
   private readonly readWaiters: Array<Waiter> = []
@@ -186,6 +188,9 @@ export class ConnImpl implements Conn, FrameHandler {
   private writeError: CloseError | undefined = undefined
   private readonly closedDeferred = Deferred.unsafeMake<CloseError>(FiberId.none)
   private lingerFiber: Fiber.RuntimeFiber<void> | undefined = undefined
+  /** An end waiting for the application to read the messages before it. */
+  private pendingEnd: (() => void) | undefined = undefined
+  private pendingTimer: Fiber.RuntimeFiber<void> | undefined = undefined
   private transportCause: unknown = undefined
 
   // --- ping state ---
@@ -230,8 +235,9 @@ export class ConnImpl implements Conn, FrameHandler {
 
   private onData(chunk: Uint8Array): void {
     if (this.parser.stopped) return
-    if (!this.parser.push(chunk) && this.parser.error !== undefined && this.state !== CLOSED) {
-      this.fail(StatusCode.ProtocolError, this.parser.error)
+    const parser = this.parser
+    if (!parser.push(chunk) && parser.error !== undefined && this.state !== CLOSED) {
+      this.fail(parser.errorTooBig ? StatusCode.MessageTooBig : StatusCode.ProtocolError, parser.error)
     }
   }
 
@@ -392,15 +398,9 @@ export class ConnImpl implements Conn, FrameHandler {
       if (!isUtf8(reasonBytes)) return this.fail(StatusCode.InvalidFramePayloadData, "invalid UTF-8 in close reason")
       reason = decoder.decode(reasonBytes)
     }
-    const received = new CloseError({ code, reason, received: true })
-    if (this.state === OPEN) {
-      // echo the peer's close (an empty payload stays empty)
-      this.writeError = received
-      this.sendClose(code, payload.subarray(2))
-    }
-    this.finish(received)
-    this.shutdown()
-    return this.parser.stop()
+    // echo the peer's close (an empty payload stays empty)
+    const reasonBytes = payload.slice(2)
+    return this.conclude(new CloseError({ code, reason, received: true }), () => this.sendClose(code, reasonBytes))
   }
 
   /**
@@ -408,14 +408,61 @@ export class ConnImpl implements Conn, FrameHandler {
    * unless one went out already, stops reading and closes the transport.
    */
   private fail(code: number, reason: string): false {
-    const error = new CloseError({ code, reason, received: false })
-    if (this.state === OPEN) {
-      this.writeError = error
-      this.sendClose(code, truncateUtf8(reason, MAX_CONTROL_PAYLOAD - 2))
+    return this.conclude(
+      new CloseError({ code, reason, received: false }),
+      () => this.sendClose(code, truncateUtf8(reason, MAX_CONTROL_PAYLOAD - 2))
+    )
+  }
+
+  /**
+   * Ends the conversation with `error`: stops parsing, sends our close frame
+   * through `send` unless one went out already, and closes the transport.
+   * Messages that arrived whole before the end are still the application's:
+   * while any wait to be read, the end is put off until a read reaches it
+   * (or the close timeout passes), so the replies to them can still be
+   * written (RFC 6455 §5.5.1 lets a close answer wait "as soon as practical").
+   */
+  private conclude(error: CloseError, send: () => void): false {
+    this.parser.stop()
+    if (this.pendingEnd !== undefined) return false
+    const act = () => {
+      if (this.pendingEnd === undefined && this.state === CLOSED) return
+      this.pendingEnd = undefined
+      this.pendingTimer?.unsafeInterruptAsFork(FiberId.none)
+      this.pendingTimer = undefined
+      if (this.state === OPEN) {
+        this.writeError = error
+        send()
+      }
+      this.finish(error)
+      this.shutdown()
     }
-    this.finish(error)
-    this.shutdown()
-    return this.parser.stop()
+    const streaming = this.streaming
+    if (this.state === OPEN && (this.slots.some((slot) => slot.done) || (streaming !== undefined && streaming.done))) {
+      this.readError = error
+      const slot = this.current
+      if (slot !== undefined) {
+        slot.error ??= error
+        this.current = undefined
+      }
+      this.pendingEnd = act
+      this.pendingTimer = this.runFork(Effect.sleep(this.closeTimeout).pipe(Effect.andThen(Effect.sync(act))))
+      this.notifyReaders()
+      return false
+    }
+    act()
+    return false
+  }
+
+  /** Carries out an end that waited for the application to read up to it. */
+  private runPendingEnd(): void {
+    this.pendingEnd?.()
+  }
+
+  /** A read reached the end of the queue: a pending end goes ahead (after the reader has its answer). */
+  private endReached(): CloseError | undefined {
+    if (this.pendingEnd !== undefined) queueMicrotask(() => this.runPendingEnd())
+    return this.readError
   }
 
   private tooBig(): false {
@@ -425,6 +472,7 @@ export class ConnImpl implements Conn, FrameHandler {
   }
 
   private onEnd(): void {
+    this.runPendingEnd()
     // the peer half-closed: without a close frame that is an abnormal closure
     if (this.state !== CLOSED) {
       this.finish(new CloseError({ code: StatusCode.AbnormalClosure, reason: "connection reset by peer", received: false }))
@@ -433,6 +481,7 @@ export class ConnImpl implements Conn, FrameHandler {
   }
 
   private onTransportClose(): void {
+    this.runPendingEnd()
     this.lingerFiber?.unsafeInterruptAsFork(FiberId.none)
     this.lingerFiber = undefined
     if (this.state !== CLOSED) {
@@ -549,11 +598,13 @@ export class ConnImpl implements Conn, FrameHandler {
 
   /** The next whole message, its error, the end of reading, or undefined to wait. */
   private takeMessage(): Message | ReadError | undefined {
+    this.streaming = undefined
     const head = this.slots[0]
-    if (head === undefined) return this.readError
+    if (head === undefined) return this.endReached()
     if (head.error !== undefined) {
       this.slots.shift()
       this.released(head.size + head.chunks.length * CHUNK_OVERHEAD)
+      this.endReached()
       return head.error
     }
     if (!head.done) return undefined
@@ -615,14 +666,17 @@ export class ConnImpl implements Conn, FrameHandler {
 
   /** The next message's slot (whole or not), its error, the end, or undefined. */
   private takeSlot(): Slot | ReadError | undefined {
+    this.streaming = undefined
     const head = this.slots[0]
-    if (head === undefined) return this.readError
+    if (head === undefined) return this.endReached()
     this.slots.shift()
     if (head.error !== undefined) {
       this.released(head.size + head.chunks.length * CHUNK_OVERHEAD)
+      this.endReached()
       return head.error
     }
     head.owned = true
+    this.streaming = head
     return head
   }
 
@@ -700,6 +754,7 @@ export class ConnImpl implements Conn, FrameHandler {
       this.socket.resume()
     }
     if (this.current !== undefined) this.current = undefined
+    this.runPendingEnd()
     if (pending && this.state === OPEN) this.runFork(this.close(StatusCode.PolicyViolation, "unexpected data message"))
   })
 
@@ -900,6 +955,8 @@ export class ConnImpl implements Conn, FrameHandler {
 
   readonly close = (code: number = StatusCode.NormalClosure, reason = ""): Effect.Effect<void> =>
     Effect.suspend(() => {
+      // the peer's close or a failure waiting for reads is answered now instead
+      this.runPendingEnd()
       if (this.state !== OPEN) return Effect.asVoid(Deferred.await(this.closedDeferred))
       if (code !== StatusCode.NoStatusReceived && !StatusCode.isValidOnWire(code)) {
         return Effect.dieMessage(`status code ${StatusCode.name(code)} cannot be set in a close frame`)

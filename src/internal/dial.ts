@@ -57,8 +57,11 @@ const BODY_LIMIT = 1024
 const refusal = (response: Http.IncomingMessage, resume: (error: HandshakeError) => void, expected: Expected): void => {
   const chunks: Array<Buffer> = []
   let size = 0
+  // not back to a keep-alive pool: this connection was for a WebSocket
+  const socket = response.socket
   const done = () => {
     response.removeAllListeners("data")
+    socket.destroy()
     response.destroy()
     const body = Buffer.concat(chunks).subarray(0, BODY_LIMIT)
     resume(
