@@ -90,3 +90,14 @@ describe("accept: what passes", () => {
     (head) => expect(head).toContain("sec-websocket-protocol: CHAT".toLowerCase())
   )
 })
+
+describe("accept: bounded handshakes", () => {
+  it.scopedLive("a request head over 16 KiB is refused with 431 before any upgrade", () =>
+    Effect.gen(function*() {
+      let upgrades = 0
+      const server = yield* serve(() => Effect.sync(() => upgrades++))
+      const res = yield* request(server.port, upgradeRequest({ "X-Padding": "x".repeat(20_000) }))
+      expect(res.status).toBe(431)
+      expect(upgrades).toBe(0)
+    }).pipe(Effect.provide(Codec.layerJs)))
+})

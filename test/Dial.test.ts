@@ -85,6 +85,19 @@ describe("dial", () => {
     /extension/i
   )
 
+  it.scopedLive("a response head over maxHeaderSize is refused", () =>
+    Effect.gen(function*() {
+      const server = yield* rawServer((key) =>
+        `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n${accepted(key)}X-Padding: ${
+          "x".repeat(20_000)
+        }\r\n\r\n`
+      )
+      const error = yield* dialError(server.url)
+      expect(error.message).toMatch(/header/i)
+      const small = yield* dialError(server.url, { maxHeaderSize: 100 })
+      expect(small._tag).toBe("HandshakeError")
+    }))
+
   it.scoped("the handshake timeout runs on the Effect clock", () =>
     Effect.gen(function*() {
       // a server that accepts TCP and never answers

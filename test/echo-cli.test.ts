@@ -64,7 +64,7 @@ describe("echo scripts", () => {
       child.kill("SIGTERM")
       const { code } = yield* output(child)
       expect(code).not.toBe(null)
-    }), 30_000)
+    }), 120_000)
 
   it.scopedLive("echo:client visits each URL, reports each close code, and fails when a handshake did", () =>
     Effect.gen(function*() {
@@ -93,5 +93,5 @@ describe("echo scripts", () => {
       const result = yield* output(ok)
       expect(result.code).toBe(0)
       expect(result.stdout.trim()).toBe(`${server.url} closed 4006`)
-    }), 30_000)
+    }), 120_000)
 })

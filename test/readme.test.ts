@@ -43,5 +43,5 @@ describe("README", () => {
       expect(out).toContain("got text message: hello")
       expect(out).toContain("ping took")
       expect(code).toBe(0)
-    }).pipe(Effect.scoped), 30_000)
+    }).pipe(Effect.scoped), 120_000)
 })

@@ -154,4 +154,4 @@ export const accept = (
         compression: undefined
       })
     )
-  })
+  }).pipe(Effect.withSpan("WebSocket.accept"))
