@@ -245,11 +245,18 @@ describe("examples/router", () => {
     }).pipe(Effect.provide(Codec.layerJs)))
 })
 
-/** A `tsx` child process whose output is collected; killed with the scope. */
+/**
+ * A `tsx` child process whose output is collected. tsx runs the file in a
+ * grandchild, so the child leads its own process group and the scope kills
+ * the whole group.
+ */
 const spawnExample = (file: string, ...args: ReadonlyArray<string>) =>
   Effect.acquireRelease(
     Effect.sync(() => {
-      const child = ChildProcess.spawn(process.execPath, [tsxCli, file, ...args], { stdio: ["ignore", "pipe", "pipe"] })
+      const child = ChildProcess.spawn(process.execPath, [tsxCli, file, ...args], {
+        stdio: ["ignore", "pipe", "pipe"],
+        detached: true
+      })
       const output = { text: "" }
       child.stdout.on("data", (chunk: Buffer) => (output.text += chunk.toString()))
       child.stderr.on("data", (chunk: Buffer) => (output.text += chunk.toString()))
@@ -259,7 +266,13 @@ const spawnExample = (file: string, ...args: ReadonlyArray<string>) =>
       })
       return { child, output, exited }
     }),
-    ({ child }) => Effect.sync(() => child.exitCode === null && child.kill("SIGKILL"))
+    ({ child }) =>
+      Effect.sync(() => {
+        try {
+          // the group is gone already when everything exited
+          if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL")
+        } catch {}
+      })
   )
 
 const tsxCli = Path.resolve("node_modules/tsx/dist/cli.mjs")
