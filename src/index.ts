@@ -18,6 +18,9 @@ export * as Frame from "./Frame.js"
 export * as FrameParser from "./FrameParser.js"
 
 /** @since 0.1.0 */
+export * as Json from "./Json.js"
+
+/** @since 0.1.0 */
 export * as StatusCode from "./StatusCode.js"
 
 /** @since 0.1.0 */
