@@ -1027,8 +1027,10 @@ export class ConnImpl implements Conn, FrameHandler {
  */
 export const make = (config: ConnConfig): Effect.Effect<ConnImpl, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const runFork = yield* FiberSet.makeRuntime<never, unknown, unknown>()
-    const conn = new ConnImpl(config, runFork)
+    const run = yield* FiberSet.makeRuntime<never, unknown, unknown>()
+    // background work (close timers, closeRead's close) must stay interruptible even when the
+    // connection was opened in an uninterruptible region, e.g. a bare app under HttpServer.serve
+    const conn = new ConnImpl(config, (effect) => run(Effect.interruptible(effect)))
     yield* Effect.addFinalizer((exit) => conn.finalize(exit))
     conn.start(config.head)
     return conn
