@@ -24,6 +24,13 @@ interface Exports {
   readonly infInput: (ctx: number) => number
   readonly infRun: (ctx: number, n: number, final: number, limitLeft: number) => number
   readonly infContinue: (ctx: number, limitLeft: number) => number
+  readonly defNew: (windowBits: number, level: number) => number
+  readonly defFree: (ctx: number) => void
+  readonly defReset: (ctx: number) => void
+  readonly defPrepare: (ctx: number) => number
+  readonly defIn: (ctx: number) => number
+  readonly defRun: (ctx: number, n: number, flush: number) => number
+  readonly outPtr: () => number
 }
 
 // infRun / infContinue results (src/wasm/assembly/inflate.ts).
@@ -40,6 +47,19 @@ const TAIL = new Uint8Array([0x00, 0x00, 0xff, 0xff])
 const EMPTY = new Uint8Array(0)
 
 let compiled: WebAssembly.Module | undefined
+
+const concatChunks = (first: Uint8Array, rest: ReadonlyArray<Uint8Array>): Uint8Array => {
+  let total = first.length
+  for (const c of rest) total += c.length
+  const out = new Uint8Array(total)
+  out.set(first, 0)
+  let off = first.length
+  for (const c of rest) {
+    out.set(c, off)
+    off += c.length
+  }
+  return out
+}
 
 /** The module's bytes, decoded from the embedded base64. @internal */
 export const wasmBytes = (): Uint8Array<ArrayBuffer> => {
@@ -123,16 +143,7 @@ export const makeWasmCodec = (module: WebAssembly.Module = wasmModule()): WasmCo
       rest = undefined
       if (a === undefined) return EMPTY
       if (b === undefined) return a
-      let total = a.length
-      for (const c of b) total += c.length
-      const out = new Uint8Array(total)
-      out.set(a, 0)
-      let off = a.length
-      for (const c of b) {
-        out.set(c, off)
-        off += c.length
-      }
-      return out
+      return concatChunks(a, b)
     }
     const fail = (status: number): InflateResult => {
       dead = true
@@ -196,8 +207,51 @@ export const makeWasmCodec = (module: WebAssembly.Module = wasmModule()): WasmCo
     }
   }
 
-  const deflater = (_params: DeflateParams): Deflater => {
-    throw new Error("not yet")
+  const outAt = ex.outPtr()
+  const deflater = (params: DeflateParams): Deflater => {
+    let ctx = 0
+    let freed = false
+    let atStart = true
+    return {
+      push: (data, fin) => {
+        if (freed) throw new Error("effect-websocket: deflater used after free()")
+        if (data.length === 0 && !fin) return EMPTY
+        if (ctx === 0) {
+          ctx = ex.defNew(params.windowBits, params.level)
+          if (ctx === 0) throw new RangeError("effect-websocket: out of WebAssembly memory for a deflater")
+          refresh()
+        }
+        if (atStart) {
+          if (params.noContextTakeover) ex.defReset(ctx)
+          atStart = false
+        }
+        if (fin) atStart = true
+        let first: Uint8Array | undefined
+        let rest: Array<Uint8Array> | undefined
+        let off = 0
+        do {
+          const room = ex.defPrepare(ctx)
+          const at = ex.defIn(ctx)
+          const n = Math.min(room, data.length - off)
+          u8.set(n === data.length ? data : data.subarray(off, off + n), at)
+          off += n
+          const len = ex.defRun(ctx, n, off < data.length ? 0 : fin ? 2 : 1)
+          if (len > 0) {
+            const chunk = u8.slice(outAt, outAt + len)
+            if (first === undefined) first = chunk
+            else (rest ??= []).push(chunk)
+          }
+        } while (off < data.length)
+        if (first === undefined) return EMPTY
+        if (rest === undefined) return first
+        return concatChunks(first, rest)
+      },
+      free: () => {
+        if (ctx !== 0) ex.defFree(ctx)
+        ctx = 0
+        freed = true
+      }
+    }
   }
 
   return { name: "wasm", mask, deflater, inflater, exports: ex, maskWasm }
