@@ -8,30 +8,42 @@ import { makeWasmCodec, MASK_WASM_MIN } from "../../src/internal/wasmCodec.js"
 import { jsonLike } from "../wasmData.js"
 
 const quick = process.argv.includes("--quick")
-const SAMPLES = quick ? 3 : 5
-const SAMPLE_MS = quick ? 80 : 200
+const ROUNDS = quick ? 5 : 11
+const ROUND_MS = quick ? 30 : 60
 
-/** Runs `op` in timed batches; returns the median operations per second. */
-const rate = (op: () => void): number => {
-  let batch = 1
-  for (;;) {
+// The machine is shared: rates are operations per CPU-second of this process,
+// and the implementations of one table row group are measured interleaved
+// (round-robin, ROUNDS rounds of ROUND_MS CPU-ms each), reporting the median.
+const cpuMs = () => {
+  const u = process.cpuUsage()
+  return (u.user + u.system) / 1000
+}
+const compare = (fs: ReadonlyArray<() => void>): Array<number> => {
+  // Warm up, and size batches so that reading the CPU clock (a system call) costs nothing.
+  const batches = fs.map((f) => {
+    let n = 0
     const t = performance.now()
-    for (let i = 0; i < batch; i++) op()
-    const ms = performance.now() - t
-    if (ms >= 20) {
-      batch = Math.max(1, Math.round((batch * SAMPLE_MS) / ms))
-      break
+    while (performance.now() - t < 20) {
+      f()
+      n++
     }
-    batch *= 4
+    return Math.max(1, Math.ceil(n / 40))
+  })
+  const samples = fs.map(() => [] as Array<number>)
+  for (let r = 0; r < ROUNDS; r++) {
+    fs.forEach((f, i) => {
+      const batch = batches[i] ?? 1
+      let n = 0
+      const t = cpuMs()
+      let el = 0
+      while ((el = cpuMs() - t) < ROUND_MS) {
+        for (let k = 0; k < batch; k++) f()
+        n += batch
+      }
+      samples[i]?.push((n * 1000) / el)
+    })
   }
-  const rates: Array<number> = []
-  for (let s = 0; s < SAMPLES; s++) {
-    const t = performance.now()
-    for (let i = 0; i < batch; i++) op()
-    rates.push((batch * 1000) / (performance.now() - t))
-  }
-  rates.sort((a, b) => a - b)
-  return rates[rates.length >> 1] ?? 0
+  return samples.map((a) => a.sort((x, y) => x - y)[a.length >> 1] ?? 0)
 }
 
 const fmt = (x: number, digits = 2) =>
@@ -51,58 +63,33 @@ const scratch = (() => {
   if (need > 0) ex.memory.grow(Math.ceil(need / 65536))
   return at
 })()
-const maskRows: Array<[string, (n: number) => number]> = [
-  [
-    "wasm: Codec.mask (incl. copies; JS below " + MASK_WASM_MIN + " B)",
-    (n) => {
-      const d = new Uint8Array(n)
-      return rate(() => codec.mask(d, 0, n, key, 1))
-    }
-  ],
-  [
-    "wasm SIMD incl. copies in/out",
-    (n) => {
-      const d = new Uint8Array(n)
-      return rate(() => codec.maskWasm(d, 0, n, key, 1))
-    }
-  ],
-  [
-    "wasm SIMD, data in linear memory",
-    (n) => rate(() => ex.mask(scratch, n, key, 1))
-  ],
-  [
-    "maskJs (JS 32-bit words)",
-    (n) => {
-      const d = new Uint8Array(n)
-      return rate(() => maskJs(d, 0, n, key, 1))
-    }
-  ],
-  [
-    "Buffer#copy (reference)",
-    (n) => {
-      const a = Buffer.alloc(n)
-      const b = Buffer.alloc(n)
-      return rate(() => a.copy(b))
-    }
-  ]
+const maskImpls: Array<[string, (d: Uint8Array, b: Buffer, n: number) => () => void]> = [
+  [`wasm: Codec.mask (incl. copies; JS below ${MASK_WASM_MIN} B)`, (d, _b, n) => () => codec.mask(d, 0, n, key, 1)],
+  ["wasm SIMD incl. copies in/out", (d, _b, n) => () => codec.maskWasm(d, 0, n, key, 1)],
+  ["wasm SIMD, data in linear memory", (_d, _b, n) => () => ex.mask(scratch, n, key, 1)],
+  ["maskJs (JS 32-bit words)", (d, _b, n) => () => maskJs(d, 0, n, key, 1)],
+  ["Buffer#copy (reference)", (d, b, n) => () => b.copy(d, 0, 0, n)]
 ]
+const maskTable = (sizes: ReadonlyArray<number>, impls: typeof maskImpls) => {
+  const cells = sizes.map((n) => {
+    const d = new Uint8Array(n)
+    const b = Buffer.alloc(n)
+    return compare(impls.map(([, make]) => make(d, b, n))).map((r) => fmt((r * n) / 1e9))
+  })
+  console.log(`| implementation | ${sizes.map(sizeName).join(" | ")} |`)
+  console.log(`|---|${sizes.map(() => "---").join("|")}|`)
+  impls.forEach(([name], i) => console.log(`| ${name} | ${cells.map((c) => c[i]).join(" | ")} |`))
+}
 
 console.log(`# WebAssembly codec micro-benchmark\n`)
-console.log(`Node ${process.version}, ${SAMPLES} samples of ~${SAMPLE_MS} ms per cell (median); \`npx tsx test/bench/wasm-micro.ts${quick ? " --quick" : ""}\`\n`)
+console.log(
+  `Node ${process.version}; \`npx tsx test/bench/wasm-micro.ts${quick ? " --quick" : ""}\`. Rates per CPU-second of this process, ` +
+    `implementations of a group measured interleaved (${ROUNDS} rounds of ${ROUND_MS} CPU-ms), median.\n`
+)
 console.log(`## Masking (in place, GB/s)\n`)
-console.log(`| implementation | ${maskSizes.map(sizeName).join(" | ")} |`)
-console.log(`|---|${maskSizes.map(() => "---").join("|")}|`)
-for (const [name, f] of maskRows) {
-  console.log(`| ${name} | ${maskSizes.map((n) => fmt((f(n) * n) / 1e9)).join(" | ")} |`)
-}
-
-const sweep = [16, 32, 64, 128, 192, 256, 384, 512, 1024]
-console.log(`\nThreshold sweep (GB/s): where the call plus copies starts to beat the JS loop\n`)
-console.log(`| implementation | ${sweep.map(sizeName).join(" | ")} |`)
-console.log(`|---|${sweep.map(() => "---").join("|")}|`)
-for (const [name, f] of [maskRows[1], maskRows[3]] as const) {
-  console.log(`| ${name} | ${sweep.map((n) => fmt((f(n) * n) / 1e9)).join(" | ")} |`)
-}
+maskTable(maskSizes, maskImpls)
+console.log(`\nThreshold sweep (GB/s): where the call plus two copies starts to beat the JS loop\n`)
+maskTable([16, 64, 128, 192, 256, 384, 512, 1024], [maskImpls[1], maskImpls[3]] as typeof maskImpls)
 
 // ---- permessage-deflate ----
 const SYNC = { finishFlush: Zlib.constants.Z_SYNC_FLUSH }
@@ -111,45 +98,47 @@ const corpus = (size: number) => {
   const count = Math.max(4, Math.ceil((128 * 1024) / size))
   return Array.from({ length: count }, (_, i) => jsonLike(size, i + 1))
 }
+const cycle = <A>(items: ReadonlyArray<A>, f: (a: A) => void) => {
+  let i = 0
+  return () => f(items[i++ % items.length] as A)
+}
 
 interface Row {
   readonly name: string
   readonly msgs: number
-  readonly mbs: number
   readonly ratio?: number
 }
-const rows: Array<[string, number, Array<Row>]> = []
+const groups: Array<[string, number, Array<Row>]> = []
 
 for (const level of [1, 6]) {
   for (const size of [1024, 65536]) {
     const msgs = corpus(size)
-    const out: Array<Row> = []
     const total = msgs.reduce((a, m) => a + m.length, 0)
-    let i = 0
-    // node:zlib one-shot (no context takeover), the sync baseline.
-    const zr = rate(() => {
-      Zlib.deflateRawSync(msgs[i++ % msgs.length] as Uint8Array, { level, ...SYNC })
-    })
     const zsize = msgs.reduce((a, m) => a + Zlib.deflateRawSync(m, { level, ...SYNC }).length - 4, 0)
-    out.push({ name: "zlib deflateRawSync one-shot (no takeover)", msgs: zr, mbs: (zr * size) / 1e6, ratio: total / zsize })
-    for (const noContextTakeover of [true, false]) {
+    const ours = (noContextTakeover: boolean) => {
       const def = codec.deflater({ windowBits: 15, level, noContextTakeover })
-      i = 0
-      const r = rate(() => {
-        def.push(msgs[i++ % msgs.length] as Uint8Array, true)
-      })
+      const n = msgs.reduce((a, m) => a + def.push(m, true).length, 0)
       def.free()
-      const fresh = codec.deflater({ windowBits: 15, level, noContextTakeover })
-      const wsize = msgs.reduce((a, m) => a + fresh.push(m, true).length, 0)
-      fresh.free()
-      out.push({
-        name: `wasm deflater (${noContextTakeover ? "no takeover" : "context takeover"})`,
-        msgs: r,
-        mbs: (r * size) / 1e6,
-        ratio: total / wsize
-      })
+      return total / n
     }
-    rows.push([`deflate, level ${level}`, size, out])
+    const fast = codec.deflater({ windowBits: 15, level, noContextTakeover: true })
+    const ctx = codec.deflater({ windowBits: 15, level, noContextTakeover: false })
+    const [zr, wr, tr] = compare([
+      cycle(msgs, (m) => Zlib.deflateRawSync(m, { level, ...SYNC })),
+      cycle(msgs, (m) => fast.push(m, true)),
+      cycle(msgs, (m) => ctx.push(m, true))
+    ])
+    fast.free()
+    ctx.free()
+    groups.push([
+      `deflate, level ${level}`,
+      size,
+      [
+        { name: "zlib deflateRawSync one-shot (no takeover)", msgs: zr ?? 0, ratio: total / zsize },
+        { name: "wasm deflater (no takeover)", msgs: wr ?? 0, ratio: ours(true) },
+        { name: "wasm deflater (context takeover)", msgs: tr ?? 0, ratio: ours(false) }
+      ]
+    ])
   }
 }
 
@@ -160,48 +149,52 @@ for (const size of [1024, 65536]) {
     return new Uint8Array(c.subarray(0, c.length - 4))
   })
   const withTail = compressed.map((c) => Buffer.concat([c, TAIL]))
-  const out: Array<Row> = []
-  let i = 0
-  const zr = rate(() => {
-    Zlib.inflateRawSync(withTail[i++ % withTail.length] as Buffer, SYNC)
-  })
-  out.push({ name: "zlib inflateRawSync one-shot", msgs: zr, mbs: (zr * size) / 1e6 })
-  const inf = codec.inflater({ windowBits: 15, noContextTakeover: true })
-  i = 0
-  const wr = rate(() => {
-    inf.push(compressed[i++ % compressed.length] as Uint8Array, true, 1 << 30)
-  })
-  inf.free()
-  out.push({ name: "wasm inflater (no takeover)", msgs: wr, mbs: (wr * size) / 1e6 })
-  // Context takeover: a stream of our own messages, inflated in order.
+  // Context takeover: a stream of our own messages, inflated in order, restarted when it runs out.
   const def = codec.deflater({ windowBits: 15, level: 6, noContextTakeover: false })
   const stream = Array.from({ length: 64 * msgs.length }, (_, k) => def.push(msgs[k % msgs.length] as Uint8Array, true))
   def.free()
-  let k = 0
+  const inf = codec.inflater({ windowBits: 15, noContextTakeover: true })
   let tinf = codec.inflater({ windowBits: 15, noContextTakeover: false })
-  const tr = rate(() => {
-    if (k === stream.length) {
-      tinf.free()
-      tinf = codec.inflater({ windowBits: 15, noContextTakeover: false })
-      k = 0
+  let k = 0
+  const [zr, wr, tr] = compare([
+    cycle(withTail, (c) => Zlib.inflateRawSync(c, SYNC)),
+    cycle(compressed, (c) => inf.push(c, true, 1 << 30)),
+    () => {
+      if (k === stream.length) {
+        tinf.free()
+        tinf = codec.inflater({ windowBits: 15, noContextTakeover: false })
+        k = 0
+      }
+      tinf.push(stream[k++] as Uint8Array, true, 1 << 30)
     }
-    tinf.push(stream[k++] as Uint8Array, true, 1 << 30)
-  })
+  ])
+  inf.free()
   tinf.free()
-  out.push({ name: "wasm inflater (context takeover, own stream)", msgs: tr, mbs: (tr * size) / 1e6 })
-  rows.push(["inflate, level-6 input", size, out])
+  groups.push([
+    "inflate, level-6 input",
+    size,
+    [
+      { name: "zlib inflateRawSync one-shot", msgs: zr ?? 0 },
+      { name: "wasm inflater (no takeover)", msgs: wr ?? 0 },
+      { name: "wasm inflater (context takeover, own stream)", msgs: tr ?? 0 }
+    ]
+  ])
 }
 
 console.log(`\n## permessage-deflate (one message at a time, sync flush, 15 window bits)\n`)
-console.log(`JSON-like messages cycling through >= 128 KiB of distinct data. "vs zlib" is the wasm rate over the zlib row of the same block.\n`)
+console.log(
+  `JSON-like messages cycling through >= 128 KiB of distinct data. "vs zlib": rate over the zlib row of the same group; MB = 10^6 bytes of uncompressed data.\n`
+)
 console.log(`| operation | size | implementation | msgs/s | MB/s | vs zlib | ratio (in/out) |`)
 console.log(`|---|---|---|---|---|---|---|`)
-for (const [op, size, out] of rows) {
+for (const [op, size, out] of groups) {
   const base = out[0]?.msgs ?? 1
   for (const r of out) {
     const vs = r === out[0] ? "" : `${((100 * r.msgs) / base).toFixed(0)}%`
     console.log(
-      `| ${op} | ${sizeName(size)} | ${r.name} | ${fmt(r.msgs, 0)} | ${fmt(r.mbs, 1)} | ${vs} | ${r.ratio === undefined ? "" : r.ratio.toFixed(2)} |`
+      `| ${op} | ${sizeName(size)} | ${r.name} | ${fmt(r.msgs, 0)} | ${fmt((r.msgs * size) / 1e6, 1)} | ${vs} | ${
+        r.ratio === undefined ? "" : r.ratio.toFixed(2)
+      } |`
     )
   }
 }

@@ -340,6 +340,36 @@ let gMask: u32 = 0
 let gHaveBase: u32 = 0
 let gMaxDist: u32 = 0
 
+/** Copies a match of `len` bytes from `d` back, within the ring. */
+// @ts-ignore: decorator
+@inline
+function copyMatch(ring: usize, mask: u32, op: u32, d: u32, len: u32): void {
+  const to = op & mask
+  const from = (op - d) & mask
+  if (to + len <= mask + 1 && from + len <= mask + 1) {
+    const t = ring + to
+    const f = ring + from
+    if (d >= 8) {
+      // Exact copies only: bytes past the match still hold the oldest history.
+      let i: u32 = 0
+      for (; i + 8 <= len; i += 8) store<u64>(t + i, load<u64>(f + i))
+      if (i + 4 <= len) {
+        store<u32>(t + i, load<u32>(f + i))
+        i += 4
+      }
+      for (; i < len; i++) store<u8>(t + i, load<u8>(f + i))
+    } else if (d == 1) {
+      memory.fill(t, load<u8>(f), len)
+    } else {
+      for (let i: u32 = 0; i < len; i++) store<u8>(t + i, load<u8>(f + i))
+    }
+  } else {
+    for (let i: u32 = 0; i < len; i++) {
+      store<u8>(ring + ((to + i) & mask), load<u8>(ring + ((from + i) & mask)))
+    }
+  }
+}
+
 /** Decodes one Huffman-coded block until its end, a stop or an error. */
 function codes(lit: usize, dist: usize): i32 {
   let inp = gIn
@@ -354,6 +384,53 @@ function codes(lit: usize, dist: usize): i32 {
   const maxDist = gMaxDist
   let r: i32 = OK
   for (;;) {
+    // Fast loop: with 16 input bytes and room for a longest match ahead, one
+    // refill covers a whole symbol and nothing needs checking but the data.
+    while (inp + 16 <= end && stop - op >= 258) {
+      bb |= load<u64>(inp) << bc
+      inp += (63 - bc) >>> 3
+      bc |= 56
+      let e = load<u32>(lit + ((<usize>bb & ((1 << LIT_ROOT) - 1)) << 2))
+      if (((e >>> 8) & 7) == K_LINK) {
+        const sub = (<u32>(bb >>> LIT_ROOT)) & ((<u32>1 << ((e >>> 4) & 15)) - 1)
+        e = load<u32>(lit + (<usize>((e >>> 16) + sub) << 2))
+      }
+      let n = e & 15
+      let kind = (e >>> 8) & 7
+      if (kind == K_LIT) {
+        bb >>= n
+        bc -= n
+        store<u8>(ring + (op & mask), <u8>(e >>> 16))
+        op++
+        continue
+      }
+      if (kind != K_LEN) break // end of block or invalid: the careful path decides
+      let eb = (e >>> 4) & 15
+      const len = (e >>> 16) + ((<u32>(bb >>> n)) & ((<u32>1 << eb) - 1))
+      const cBB = bb
+      const cBC = bc
+      bb >>= n + eb
+      bc -= n + eb
+      e = load<u32>(dist + ((<usize>bb & ((1 << DIST_ROOT) - 1)) << 2))
+      if (((e >>> 8) & 7) == K_LINK) {
+        const sub = (<u32>(bb >>> DIST_ROOT)) & ((<u32>1 << ((e >>> 4) & 15)) - 1)
+        e = load<u32>(dist + (<usize>((e >>> 16) + sub) << 2))
+      }
+      n = e & 15
+      eb = (e >>> 4) & 15
+      const d = (e >>> 16) + ((<u32>(bb >>> n)) & ((<u32>1 << eb) - 1))
+      if (((e >>> 8) & 7) != K_LEN || d > maxDist || d > op + haveBase) {
+        // Undo the length so that the careful path sees the whole symbol.
+        bb = cBB
+        bc = cBC
+        break
+      }
+      bb >>= n + eb
+      bc -= n + eb
+      copyMatch(ring, mask, op, d, len)
+      op += len
+    }
+    // Careful path: one symbol, every step checked.
     const cIn = inp
     const cBB = bb
     const cBC = bc
@@ -461,23 +538,7 @@ function codes(lit: usize, dist: usize): i32 {
     }
     bb >>= n + eb
     bc -= n + eb
-    const to = op & mask
-    const from = (op - d) & mask
-    if (to + len <= mask + 1 && from + len <= mask + 1) {
-      if (d >= 8) {
-        let i: u32 = 0
-        for (; i + 8 <= len; i += 8) store<u64>(ring + to + i, load<u64>(ring + from + i))
-        for (; i < len; i++) store<u8>(ring + to + i, load<u8>(ring + from + i))
-      } else if (d == 1) {
-        memory.fill(ring + to, load<u8>(ring + from), len)
-      } else {
-        for (let i: u32 = 0; i < len; i++) store<u8>(ring + to + i, load<u8>(ring + from + i))
-      }
-    } else {
-      for (let i: u32 = 0; i < len; i++) {
-        store<u8>(ring + ((to + i) & mask), load<u8>(ring + ((from + i) & mask)))
-      }
-    }
+    copyMatch(ring, mask, op, d, len)
     op += len
   }
   gIn = inp
