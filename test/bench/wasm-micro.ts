@@ -198,3 +198,31 @@ for (const [op, size, out] of groups) {
     )
   }
 }
+
+// ---- memory ----
+{
+  const mem = makeWasmCodec()
+  const before = mem.exports.heapTop()
+  const sizeOf = (make: () => { push: () => void; free: () => void }) => {
+    const top = mem.exports.heapTop()
+    const s = make()
+    s.push()
+    const used = mem.exports.heapTop() - top
+    return used
+  }
+  console.log(`\n## Linear memory per compression context (bytes, allocated on the first push)\n`)
+  console.log(`Shared by all contexts of one codec instance (scratch, tables): ${before} bytes of linear memory.\n`)
+  console.log(`| window bits | deflater | inflater | both |`)
+  console.log(`|---|---|---|---|`)
+  for (let bits = 15; bits >= 8; bits--) {
+    const d = sizeOf(() => {
+      const def = mem.deflater({ windowBits: bits, level: 6, noContextTakeover: false })
+      return { push: () => void def.push(new Uint8Array(10), true), free: def.free }
+    })
+    const i = sizeOf(() => {
+      const inf = mem.inflater({ windowBits: bits, noContextTakeover: false })
+      return { push: () => void inf.push(new Uint8Array([0]), true, 10), free: inf.free }
+    })
+    console.log(`| ${bits} | ${d} | ${i} | ${d + i} |`)
+  }
+}

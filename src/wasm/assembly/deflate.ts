@@ -589,7 +589,7 @@ export function defNew(windowBits: u32, level: u32): usize {
   const wb = windowBits < 8 ? 8 : windowBits > 15 ? 15 : windowBits
   const lv = level < 1 ? 1 : level > 9 ? 9 : level
   const w: u32 = 1 << wb
-  const cap: u32 = wb == 15 ? 65536 : w + 16384
+  const cap: u32 = w + 16384
   // 2^13 chains lose < 0.2% of ratio against 2^14 or 2^15 here and save 16-48 KiB.
   const hb: u32 = wb - 1 < 10 ? 10 : wb - 1 > 13 ? 13 : wb - 1
   const winOff = D_HEADER
