@@ -153,6 +153,20 @@ describe("wasm inflater", () => {
     expect(corrupt(new Uint8Array(far.subarray(0, far.length - 4)), 12)).toBeInstanceOf(Uint8Array)
   })
 
+  it("takes 8 window bits as 9, the smallest window zlib compresses with", () => {
+    // zlib cannot compress raw DEFLATE with a 256-byte window; asked for 8 it uses 9.
+    const rand = new Uint8Array(Crypto.randomBytes(400))
+    const near = Zlib.deflateRawSync(concat([rand, rand]), { windowBits: 8, finishFlush: Zlib.constants.Z_SYNC_FLUSH })
+    const inf8 = codec.inflater({ windowBits: 8, noContextTakeover: false })
+    const r = inf8.push(new Uint8Array(near.subarray(0, near.length - 4)), true, MiB)
+    expect(equalBytes(r as Uint8Array, concat([rand, rand]))).toBe(true)
+    inf8.free()
+    const far = Zlib.deflateRawSync(concat([rand, new Uint8Array(200), rand]), { finishFlush: Zlib.constants.Z_SYNC_FLUSH })
+    const inf8b = codec.inflater({ windowBits: 8, noContextTakeover: false })
+    expect(inf8b.push(new Uint8Array(far.subarray(0, far.length - 4)), true, MiB)).toBe(InflateStatus.Corrupt)
+    inf8b.free()
+  })
+
   it("never throws on random input, whole or in pieces", () => {
     fc.assert(
       fc.property(

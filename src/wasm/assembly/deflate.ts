@@ -8,7 +8,6 @@
 // the last < 8 bits of output carry over to the next call.
 
 import { alloc, free, reserve } from "./mem"
-import { outDesc } from "./io"
 import { CL_ORDER, DIST_BASE, DIST_EXTRA, LEN_BASE, LEN_EXTRA, reverseBits } from "./tables"
 
 const MIN_MATCH: u32 = 3
@@ -725,5 +724,3 @@ export function outPtr(): usize {
 }
 
 initTables()
-// Keep outDesc referenced so the module layout is the same whichever exports are used.
-store<u32>(outDesc, 0)
