@@ -35,8 +35,13 @@ describe("wasm inflater", () => {
     expect(one("f2 48 cd c9 c9 07 00")).toEqual(text("Hello"))
     expect(one("00 05 00 fa ff 48 65 6c 6c 6f 00")).toEqual(text("Hello"))
     expect(one("f3 48 cd c9 c9 07 00 00")).toEqual(text("Hello"))
-    // A final block without the following empty block's header byte: lenient, like zlib.
+    // A final block without the following empty block's header byte: lenient, like zlib,
+    // also when the message ends with an empty piece.
     expect(one("f3 48 cd c9 c9 07 00")).toEqual(text("Hello"))
+    const split = codec.inflater({ windowBits: 15, noContextTakeover: false })
+    expect(split.push(hex("f3 48 cd c9 c9 07 00"), false, MiB)).toEqual(text("Hello"))
+    expect(split.push(new Uint8Array(0), true, MiB)).toEqual(new Uint8Array(0))
+    split.free()
     expect(one("f2 48 05 00 00 00 ff ff ca c9 c9 07 00")).toEqual(text("Hello"))
     expect(one("00")).toEqual(new Uint8Array(0))
     // Sharing the LZ77 window across messages.

@@ -595,8 +595,18 @@ function run(ctx: usize, limitLeft: u32): i32 {
   for (;;) {
     const mode = load<u32>(ctx + X_MODE)
     if (mode == M_HEADER) {
-      if (gBC == 0 && gIn == gEnd) {
+      const remaining = gBC + ((<u32>(gEnd - gIn)) << 3)
+      if (remaining == 0) {
         st = final != 0 ? DONE : NEED_INPUT
+        break
+      }
+      if (final != 0 && remaining == 32 && load<u32>(ctx + X_LAST) != 0) {
+        // RFC 7692 §7.2.3.4: a final block may end a message; then only our
+        // appended 00 00 FF FF is left, and the message is done.
+        gIn = gEnd
+        gBB = 0
+        gBC = 0
+        st = DONE
         break
       }
       const cIn = gIn
@@ -644,18 +654,10 @@ function run(ctx: usize, limitLeft: u32): i32 {
       st = CORRUPT
       break
     }
-    // End of block.
+    // End of block. Blocks may follow a final one, from the next byte on
+    // (RFC 7692 §7.2.3.4).
     store<u32>(ctx + X_MODE, M_HEADER)
-    if (load<u32>(ctx + X_LAST) != 0) {
-      // RFC 7692 §7.2.3.4: blocks may follow a final block, from the next byte
-      // on. When only our appended 00 00 FF FF follows, the message is done.
-      drop(gBC & 7)
-      if (final != 0 && gBC + ((<u32>(gEnd - gIn)) << 3) == 32) {
-        gIn = gEnd
-        gBB = 0
-        gBC = 0
-      }
-    }
+    if (load<u32>(ctx + X_LAST) != 0) drop(gBC & 7)
   }
   // Hand the new output to the caller.
   const produced = gOp - op0
@@ -707,6 +709,7 @@ export function infNew(windowBits: u32): usize {
 /** Forgets the history (no context takeover) and any partial input. */
 export function infReset(ctx: usize): void {
   store<u32>(ctx + X_MODE, M_HEADER)
+  store<u32>(ctx + X_LAST, 0)
   store<u32>(ctx + X_HAVE, 0)
   store<u32>(ctx + X_STORED, 0)
   store<u32>(ctx + X_LEFTLEN, 0)
