@@ -9,8 +9,10 @@
  * @since 0.1.0
  */
 import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { maskJs } from "./internal/mask.js"
+import { makeWasmCodec, wasmBytes } from "./internal/wasmCodec.js"
 
 /**
  * Parameters of one compression direction, as negotiated (RFC 7692 §7.1).
@@ -150,6 +152,26 @@ export const js: Service = {
  * @category layers
  */
 export const layerJs: Layer.Layer<Codec> = Layer.succeed(Codec, js)
+
+/**
+ * The WebAssembly codec: SIMD masking and our own raw DEFLATE, one module
+ * embedded in the package. Each evaluation compiles the module asynchronously
+ * (so it also works on a browser's main thread) and makes a new instance with
+ * its own linear memory. A runtime without WebAssembly SIMD fails with a defect.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const wasm: Effect.Effect<Service> = Effect.map(
+  Effect.promise(() => WebAssembly.compile(wasmBytes())),
+  (module) => makeWasmCodec(module)
+)
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerWasm: Layer.Layer<Codec> = Layer.effect(Codec, wasm)
 
 /**
  * The default codec.

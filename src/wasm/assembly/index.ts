@@ -1,0 +1,6 @@
+// The effect-websocket codec module: masking and raw DEFLATE (RFC 1951).
+export { mask } from "./mask"
+export { io, IO_CAP, outDesc } from "./io"
+export { heapTop } from "./mem"
+export { infNew, infReset, infFree, infInput, infRun, infContinue } from "./inflate"
+export { defNew, defFree, defReset, defPrepare, defIn, defRun, outPtr } from "./deflate"

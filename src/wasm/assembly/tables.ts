@@ -1,0 +1,34 @@
+// RFC 1951 §3.2.5 length and distance tables, shared by both directions.
+
+/** Base length of length symbols 257..285. */
+export const LEN_BASE = memory.data<u16>([
+  3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31,
+  35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258
+])
+/** Extra bits of length symbols 257..285. */
+export const LEN_EXTRA = memory.data<u8>([
+  0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2,
+  3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0
+])
+/** Base distance of distance symbols 0..29. */
+export const DIST_BASE = memory.data<u16>([
+  1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193,
+  257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577
+])
+/** Extra bits of distance symbols 0..29. */
+export const DIST_EXTRA = memory.data<u8>([
+  0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6,
+  7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13
+])
+/** Order in which code-length code lengths are sent. */
+export const CL_ORDER = memory.data<u8>([16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15])
+
+/** Reverses the low `n` bits of `v` (1 <= n <= 16). */
+// @ts-ignore: decorator
+@inline
+export function reverseBits(v: u32, n: u32): u32 {
+  v = ((v >>> 1) & 0x55555555) | ((v & 0x55555555) << 1)
+  v = ((v >>> 2) & 0x33333333) | ((v & 0x33333333) << 2)
+  v = ((v >>> 4) & 0x0f0f0f0f) | ((v & 0x0f0f0f0f) << 4)
+  return bswap<u32>(v) >>> (32 - n)
+}
