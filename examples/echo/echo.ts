@@ -119,6 +119,7 @@ export const parseArgs = (
 export const codecLayer = (name: string | undefined): Layer.Layer<Codec.Codec> => {
   if (name === undefined) return Codec.layer
   if (name === "js") return Codec.layerJs
+  if (name === "wasm") return Codec.layerWasm
   throw new Error(`unknown codec ${name}`)
 }
 
