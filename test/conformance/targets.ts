@@ -5,7 +5,7 @@
  * 127.0.0.1 (the harness here), which also serves the browser test page.
  * A client target is an echo client. Two implementations: `ws` (today's
  * reference, with its known deviations from the strict verdicts) and `ours`
- * (the library; a stub until `src/index.ts` exists).
+ * (the library, once with each Codec layer: `ours` and `ours-wasm`).
  *
  * Paths the echo server understands (so peers that cannot script a server
  * can still test server-initiated behaviour):
@@ -22,10 +22,10 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import type * as Layer from "effect/Layer"
-import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import { WebSocket, WebSocketServer } from "ws"
-import type { Codec } from "../../src/Codec.js"
+import { WebSocket as WsClient, WebSocketServer } from "ws"
+import * as WebSocket from "../../src/WebSocket.js"
+import * as Codec from "../../src/Codec.js"
 import type { Conn } from "../../src/Conn.js"
 import type { CloseError, MessageTooBig } from "../../src/Errors.js"
 import type { Role } from "./cases.js"
@@ -202,7 +202,7 @@ const wsClient: ClientTarget = {
   reportsOwnFailureAs: 1006,
   run: (url, opts) =>
     new Promise((resolve) => {
-      const ws = new WebSocket(url, [...(opts.subprotocols ?? [])], {
+      const ws = new WsClient(url, [...(opts.subprotocols ?? [])], {
         maxPayload: opts.readLimit === undefined || opts.readLimit < 0 ? 0 : opts.readLimit,
         perMessageDeflate: false
       })
@@ -256,43 +256,12 @@ export const wsTarget: Target = {
 }
 
 // ---------------------------------------------------------------------------
-// ours — LEAD: fill in once src/index.ts exports WebSocket and Codec.
-//
-// The stub is written against the API the design names; it is reached by a
-// dynamic import so that the suite compiles and runs while src/index.ts does
-// not exist (the target then reports itself unavailable and its tests skip).
-// When the API settles, replace `OursModule` with a static
-// `import { WebSocket, Codec } from "../../src/index.js"` and adjust.
+// ours: the library, once per Codec layer (the same cases, not copies)
 
 interface OursOptions {
   readonly readLimit?: number
   readonly subprotocols?: ReadonlyArray<string>
 }
-
-interface OursModule {
-  readonly WebSocket: {
-    readonly accept: (
-      upgrade: { readonly request: http.IncomingMessage; readonly socket: Duplex; readonly head: Buffer },
-      options?: OursOptions
-    ) => Effect.Effect<Conn, unknown, Scope.Scope | Codec>
-    readonly dial: (url: string, options?: OursOptions) => Effect.Effect<{ readonly conn: Conn }, unknown, Scope.Scope | Codec>
-  }
-  readonly Codec: { readonly layer: Layer.Layer<Codec> }
-}
-
-const OURS_ENTRY = "../../src/index.js"
-
-let ours: Promise<OursModule | string> | undefined
-const loadOurs = (): Promise<OursModule | string> =>
-  (ours ??= import(/* @vite-ignore */ OURS_ENTRY).then(
-    (m: unknown) => {
-      const mod = m as Partial<OursModule>
-      return mod.WebSocket?.accept !== undefined && mod.WebSocket.dial !== undefined && mod.Codec?.layer !== undefined
-        ? (mod as OursModule)
-        : "src/index.ts does not export WebSocket.accept, WebSocket.dial and Codec.layer yet"
-    },
-    (e: unknown) => `src/index.ts cannot be imported yet (${e instanceof Error ? e.message.split("\n")[0] : String(e)})`
-  ))
 
 /** Echo by streaming: each message's chunks go out as they arrive, as fragments. */
 const echoLoop = (conn: Conn): Effect.Effect<never, CloseError | MessageTooBig> =>
@@ -306,10 +275,8 @@ const echoLoop = (conn: Conn): Effect.Effect<never, CloseError | MessageTooBig> 
     )
   )
 
-const oursServer: ServerTarget = {
+const oursServer = (codec: Layer.Layer<Codec.Codec>): ServerTarget => ({
   start: async (opts) => {
-    const mod = await loadOurs()
-    if (typeof mod === "string") throw new Error(mod)
     const closes: Array<{ code: number; reason: string }> = []
     const fibers = new Set<Fiber.RuntimeFiber<void, never>>()
     const options: OursOptions = { readLimit: opts.readLimit ?? -1, subprotocols: opts.subprotocols ?? [] }
@@ -321,12 +288,12 @@ const oursServer: ServerTarget = {
     const harness = await startHarness((request, socket, head) => {
       const program = Effect.scoped(
         Effect.gen(function* () {
-          const conn = yield* mod.WebSocket.accept({ request, socket, head }, options)
+          const conn = yield* WebSocket.accept({ request, socket, head }, options)
           yield* Effect.exit(serve(conn, behaviourOf(request.url)))
           const closed = yield* conn.closed
           if (closed.received) closes.push({ code: closed.code, reason: closed.reason })
         })
-      ).pipe(Effect.provide(mod.Codec.layer), Effect.catchAllCause(() => Effect.void))
+      ).pipe(Effect.provide(codec), Effect.catchAllCause(() => Effect.void))
       const fiber = Effect.runFork(program)
       fibers.add(fiber)
       fiber.addObserver(() => fibers.delete(fiber))
@@ -341,41 +308,39 @@ const oursServer: ServerTarget = {
       }
     }
   }
-}
+})
 
-const oursClient: ClientTarget = {
+const oursClient = (codec: Layer.Layer<Codec.Codec>): ClientTarget => ({
   run: async (url, opts) => {
-    const mod = await loadOurs()
-    if (typeof mod === "string") throw new Error(mod)
     let opened = false
     const program = Effect.scoped(
       Effect.gen(function* () {
-        const { conn } = yield* mod.WebSocket.dial(url, { readLimit: opts.readLimit ?? -1, subprotocols: opts.subprotocols ?? [] })
+        const { conn } = yield* WebSocket.dial(url, { readLimit: opts.readLimit ?? -1, subprotocols: opts.subprotocols ?? [] })
         opened = true
         yield* Effect.exit(echoLoop(conn))
         const closed = yield* conn.closed
         const r: ClientResult = { closeCode: closed.code, closeReason: closed.reason, opened, subprotocol: conn.subprotocol }
         return r
       })
-    ).pipe(Effect.provide(mod.Codec.layer))
+    ).pipe(Effect.provide(codec))
     const exit = await Effect.runPromiseExit(program)
     return Exit.isSuccess(exit) ? exit.value : { closeCode: undefined, error: Cause.pretty(exit.cause), opened }
   }
-}
+})
 
-export const oursTarget: Target = {
-  name: "ours",
-  unavailable: async () => {
-    const mod = await loadOurs()
-    return typeof mod === "string" ? mod : undefined
-  },
-  server: oursServer,
-  client: oursClient,
-  // LEAD: list each deliberate deviation here with its RFC section and reason.
+const ours = (name: string, codec: Layer.Layer<Codec.Codec>): Target => ({
+  name,
+  unavailable: () => Promise.resolve(undefined),
+  server: oursServer(codec),
+  client: oursClient(codec),
+  // no deliberate deviations from the strict verdicts
   knownDeviations: { server: {}, client: {} }
-}
+})
 
-export const allTargets: ReadonlyArray<Target> = [wsTarget, oursTarget]
+export const oursTarget: Target = ours("ours", Codec.layerJs)
+export const oursWasmTarget: Target = ours("ours-wasm", Codec.layerWasm)
+
+export const allTargets: ReadonlyArray<Target> = [wsTarget, oursTarget, oursWasmTarget]
 
 /** The targets named in `CONFORMANCE_TARGETS` (comma-separated), default all. */
 export const selectedTargets = (): ReadonlyArray<Target> => {
