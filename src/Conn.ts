@@ -14,6 +14,7 @@
  *
  * @since 0.1.0
  */
+import type * as Chunk from "effect/Chunk"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
@@ -58,9 +59,10 @@ export class Message {
 }
 
 /**
- * The next message, streamed: its type, and its payload as it arrives.
- * The stream must be run to its end (or abandoned: the rest of the message
- * is then skipped) before the next `reader` or `read` returns.
+ * The next message, streamed: its type, and its payload as it arrives, as a
+ * `Stream` or through `pull` (the same chunks, one Effect per batch of
+ * them, without a Stream's setup cost). The next `read` or `reader` skips
+ * whatever of this message was not consumed.
  *
  * @since 0.1.0
  * @category models
@@ -68,6 +70,11 @@ export class Message {
 export interface MessageReader {
   readonly type: MessageType
   readonly stream: Stream.Stream<Uint8Array, CloseError | MessageTooBig>
+  /**
+   * The next chunks of the payload, waiting for them if none are there yet;
+   * an empty chunk once the message has ended.
+   */
+  readonly pull: Effect.Effect<Chunk.Chunk<Uint8Array>, CloseError | MessageTooBig>
 }
 
 /**
@@ -124,6 +131,14 @@ export interface Conn {
   }
   /** Starts a fragmented message; the scope's end finishes it. */
   readonly writer: (type: MessageType) => Effect.Effect<MessageWriter, CloseError, Scope.Scope>
+  /**
+   * Runs `use` with a writer for one fragmented message, which ends when
+   * `use` does: `writer` without a `Scope` (and cheaper, for per-message use).
+   */
+  readonly withWriter: <A, E, R>(
+    type: MessageType,
+    use: (writer: MessageWriter) => Effect.Effect<A, E, R>
+  ) => Effect.Effect<A, E | CloseError, R>
   /** Sends a ping and waits for its pong; yields the round-trip time. */
   readonly ping: Effect.Effect<Duration.Duration, CloseError>
   /**

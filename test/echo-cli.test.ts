@@ -3,45 +3,17 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import { type ChildProcess, spawn } from "node:child_process"
-import { fileURLToPath } from "node:url"
 import { WebSocket as WsClient } from "ws"
 import { Codec } from "../src/index.js"
 import { serve } from "./util/server.js"
-
-const root = fileURLToPath(new URL("..", import.meta.url))
-const tsx = `${root}node_modules/.bin/tsx`
-
-const start = (script: string, args: ReadonlyArray<string>) =>
-  Effect.acquireRelease(
-    Effect.sync(() => spawn(tsx, [script, ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"] })),
-    (child) => Effect.sync(() => child.kill("SIGKILL"))
-  )
-
-const firstLine = (child: ChildProcess, pattern: RegExp) =>
-  Effect.async<string, Error>((resume) => {
-    let out = ""
-    child.stdout?.on("data", (chunk: Buffer) => {
-      out += chunk.toString()
-      const m = pattern.exec(out)
-      if (m) resume(Effect.succeed(m[0]))
-    })
-    child.once("exit", (code) => resume(Effect.fail(new Error(`exited ${code}: ${out}`))))
-  })
-
-const output = (child: ChildProcess) =>
-  Effect.async<{ code: number | null; stdout: string }>((resume) => {
-    let stdout = ""
-    child.stdout?.on("data", (chunk: Buffer) => (stdout += chunk.toString()))
-    child.once("exit", (code) => resume(Effect.succeed({ code, stdout })))
-  })
+import { spawnTs } from "./util/spawn.js"
+import { waitFor } from "./util/wait.js"
 
 describe("echo scripts", () => {
   it.scopedLive("echo:server listens, echoes with the same type and answers close with the same code", () =>
     Effect.gen(function*() {
-      const child = yield* start("examples/echo/server.ts", ["--port", "0", "--read-limit", "100000", "--host", "127.0.0.1"])
-      const line = yield* firstLine(child, /listening ws:\/\/127\.0\.0\.1:\d+/)
-      const url = line.slice("listening ".length)
+      const server = yield* spawnTs("examples/echo/server.ts", "--port", "0", "--read-limit", "100000", "--host", "127.0.0.1")
+      const url = yield* waitFor(() => /listening (ws:\/\/127\.0\.0\.1:\d+)/.exec(server.output.stdout)?.[1])
       const ws = new WsClient(url)
       yield* Effect.async<void>((resume) => {
         ws.once("open", () => resume(Effect.void))
@@ -61,9 +33,8 @@ describe("echo scripts", () => {
         ws.close(4321, "bye")
       })
       expect(closed[0]).toBe(4321)
-      child.kill("SIGTERM")
-      const { code } = yield* output(child)
-      expect(code).not.toBe(null)
+      server.child.kill("SIGTERM")
+      expect(yield* server.exited).not.toBe(null)
     }), 120_000)
 
   it.scopedLive("echo:client visits each URL, reports each close code, and fails when a handshake did", () =>
@@ -80,18 +51,16 @@ describe("echo scripts", () => {
         })
       ).pipe(Effect.provide(Codec.layerJs))
       const refused = "ws://127.0.0.1:1/"
-      const child = yield* start("examples/echo/client.ts", [server.url, "--read-limit", "1000", refused, `${server.url}/again`])
-      const { code, stdout } = yield* output(child)
-      const lines = stdout.trim().split("\n")
+      const client = yield* spawnTs("examples/echo/client.ts", server.url, "--read-limit", "1000", refused, `${server.url}/again`)
+      expect(yield* client.exited).toBe(1)
+      const lines = client.output.stdout.trim().split("\n")
       expect(lines[0]).toBe(`${server.url} closed 4002`)
       expect(lines[1]).toMatch(/^ws:\/\/127\.0\.0\.1:1\/ failed /)
       expect(lines[2]).toBe(`${server.url}/again closed 4004`)
-      expect(code).toBe(1)
       expect(received).toEqual(["one", "binary:1,2,3", "one", "binary:1,2,3"])
 
-      const ok = yield* start("examples/echo/client.ts", [server.url])
-      const result = yield* output(ok)
-      expect(result.code).toBe(0)
-      expect(result.stdout.trim()).toBe(`${server.url} closed 4006`)
+      const ok = yield* spawnTs("examples/echo/client.ts", server.url)
+      expect(yield* ok.exited).toBe(0)
+      expect(ok.output.stdout.trim()).toBe(`${server.url} closed 4006`)
     }), 120_000)
 })

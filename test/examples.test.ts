@@ -11,8 +11,6 @@ import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as TestClock from "effect/TestClock"
 import * as TestServices from "effect/TestServices"
-import * as ChildProcess from "node:child_process"
-import * as Path from "node:path"
 import { Codec, WebSocket } from "../src/index.js"
 import { echo } from "../examples/echo/echo.js"
 import * as CloseStatusClient from "../examples/close-status/client.js"
@@ -24,6 +22,7 @@ import * as RouterServer from "../examples/router/server.js"
 import * as WriteOnlyServer from "../examples/write-only/server.js"
 import { closePayload, connect, frame, rawServer, request, upgradeRequest } from "./util/raw.js"
 import { serve } from "./util/server.js"
+import { spawnTs } from "./util/spawn.js"
 import { waitFor } from "./util/wait.js"
 
 /** What the examples log, instead of the console. */
@@ -245,49 +244,17 @@ describe("examples/router", () => {
     }).pipe(Effect.provide(Codec.layerJs)))
 })
 
-/**
- * A `tsx` child process whose output is collected. tsx runs the file in a
- * grandchild, so the child leads its own process group and the scope kills
- * the whole group.
- */
-const spawnExample = (file: string, ...args: ReadonlyArray<string>) =>
-  Effect.acquireRelease(
-    Effect.sync(() => {
-      const child = ChildProcess.spawn(process.execPath, [tsxCli, file, ...args], {
-        stdio: ["ignore", "pipe", "pipe"],
-        detached: true
-      })
-      const output = { text: "" }
-      child.stdout.on("data", (chunk: Buffer) => (output.text += chunk.toString()))
-      child.stderr.on("data", (chunk: Buffer) => (output.text += chunk.toString()))
-      const exited = Effect.async<number | null>((resume) => {
-        if (child.exitCode !== null) return resume(Effect.succeed(child.exitCode))
-        child.once("exit", (code) => resume(Effect.succeed(code)))
-      })
-      return { child, output, exited }
-    }),
-    ({ child }) =>
-      Effect.sync(() => {
-        try {
-          // the group is gone already when everything exited
-          if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL")
-        } catch {}
-      })
-  )
-
-const tsxCli = Path.resolve("node_modules/tsx/dist/cli.mjs")
-
 describe("the examples' command lines", () => {
   // one server and one client through tsx, as a user runs them; the other
   // entry points have the same two lines
   it.scopedLive("json: the server listens on the given port, the client exits 0, SIGINT stops the server", () =>
     Effect.gen(function*() {
-      const server = yield* spawnExample("examples/json/server.ts", "0")
+      const server = yield* spawnTs("examples/json/server.ts", "0")
       const address = yield* waitFor(() =>
         /Listening on http:\/\/(127\.0\.0\.1:\d+)/.exec(server.output.text)?.[1] ?? server.child.exitCode !== null
       )
       expect(typeof address).toBe("string")
-      const client = yield* spawnExample("examples/json/client.ts", `ws://${String(address)}`, "from the command line")
+      const client = yield* spawnTs("examples/json/client.ts", `ws://${String(address)}`, "from the command line")
       expect([yield* client.exited, client.output.text]).toEqual([0, ""])
       yield* waitFor(() => server.output.text.includes("received"))
       expect(server.output.text).toContain("text: 'from the command line'")

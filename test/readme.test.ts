@@ -3,9 +3,10 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import { spawn } from "node:child_process"
 import { readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
+import { spawnTs } from "./util/spawn.js"
+import { waitFor } from "./util/wait.js"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
 const readme = readFileSync(`${root}README.md`, "utf8")
@@ -26,22 +27,12 @@ describe("README", () => {
 
   it.live("the quick start client talks to the quick start server", () =>
     Effect.gen(function*() {
-      const tsx = `${root}node_modules/.bin/tsx`
-      const server = spawn(tsx, ["examples/quickstart/server.ts"], { cwd: root, stdio: ["ignore", "pipe", "pipe"] })
-      yield* Effect.addFinalizer(() => Effect.sync(() => server.kill("SIGKILL")))
-      yield* Effect.async<void>((resume) => {
-        server.stdout.on("data", (chunk: Buffer) => {
-          if (chunk.toString().includes("listening")) resume(Effect.void)
-        })
-      })
-      const client = spawn(tsx, ["examples/quickstart/client.ts"], { cwd: root, stdio: ["ignore", "pipe", "pipe"] })
-      const [code, out] = yield* Effect.async<[number | null, string]>((resume) => {
-        let out = ""
-        client.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()))
-        client.on("exit", (code) => resume(Effect.succeed([code, out])))
-      })
-      expect(out).toContain("got text message: hello")
-      expect(out).toContain("ping took")
-      expect(code).toBe(0)
+      const server = yield* spawnTs("examples/quickstart/server.ts")
+      yield* waitFor(() => server.output.stdout.includes("listening") || server.child.exitCode !== null)
+      expect(server.output.stdout).toContain("listening")
+      const client = yield* spawnTs("examples/quickstart/client.ts")
+      expect(yield* client.exited).toBe(0)
+      expect(client.output.stdout).toContain("got text message: hello")
+      expect(client.output.stdout).toContain("ping took")
     }).pipe(Effect.scoped), 120_000)
 })

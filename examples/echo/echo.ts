@@ -5,9 +5,9 @@
 import * as Effect from "effect/Effect"
 import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
-import * as Stream from "effect/Stream"
+import * as Chunk from "effect/Chunk"
 import * as Http from "node:http"
-import { Codec, type CloseError, StatusCode, WebSocket } from "../../src/index.js"
+import { Codec, type CloseError, type MessageTooBig, StatusCode, WebSocket } from "../../src/index.js"
 
 /**
  * Echoes every message with its type, streaming it from `reader` into
@@ -18,19 +18,26 @@ import { Codec, type CloseError, StatusCode, WebSocket } from "../../src/index.j
 export const echo = (conn: WebSocket.Conn): Effect.Effect<CloseError, never> =>
   Effect.gen(function*() {
     for (;;) {
-      const { stream, type } = yield* conn.reader
-      yield* Effect.scoped(
-        Effect.gen(function*() {
-          const writer = yield* conn.writer(type)
-          yield* Stream.runForEach(stream, writer.write)
-          yield* writer.close
-        })
-      )
+      const { pull, type } = yield* conn.reader
+      yield* conn.withWriter(type, (writer) => relay(pull, writer))
     }
   }).pipe(
     Effect.catchTag("MessageTooBig", () => conn.closed),
     Effect.catchTag("CloseError", (error) => Effect.succeed(error))
   )
+
+/** Writes the chunks of a message as they arrive, until its end. */
+const relay = (
+  pull: WebSocket.MessageReader["pull"],
+  writer: WebSocket.MessageWriter
+): Effect.Effect<void, CloseError | MessageTooBig> =>
+  Effect.flatMap(pull, (chunks) => {
+    if (Chunk.isEmpty(chunks)) return writer.close
+    const next = Effect.suspend(() => relay(pull, writer))
+    return Chunk.size(chunks) === 1
+      ? Effect.zipRight(writer.write(Chunk.unsafeHead(chunks)), next)
+      : Effect.zipRight(Effect.forEach(chunks, writer.write, { discard: true }), next)
+  })
 
 export interface ServerOptions extends WebSocket.AcceptOptions {
   readonly host: string

@@ -15,7 +15,8 @@ const main = Effect.gen(function*() {
   const server = Http.createServer()
   server.on("upgrade", (request, socket, head) => run(handle({ request, socket, head })))
   yield* Effect.acquireRelease(
-    Effect.async<void>((resume) => {
+    Effect.async<void, Error>((resume) => {
+      server.once("error", (error) => resume(Effect.fail(error)))
       server.listen(8081, "127.0.0.1", () => resume(Effect.void))
     }),
     () => Effect.sync(() => server.close())

@@ -88,6 +88,8 @@ const OPEN = 0
 const CLOSING = 1
 const CLOSED = 2
 
+/** Bytes queued on the socket beyond which writes wait for it to drain. */
+const MAX_WRITE_BUFFER = 4 * 1024 * 1024
 /** Per-chunk bookkeeping cost counted against the buffer bound. */
 const CHUNK_OVERHEAD = 64
 /** Slots with more pieces than this are compacted while nobody streams them. */
@@ -111,7 +113,8 @@ const toBytes = (data: Uint8Array | string): Uint8Array => (typeof data === "str
 
 const concat = (chunks: ReadonlyArray<Uint8Array>, size: number): Uint8Array => {
   if (chunks.length === 1) return chunks[0]
-  const out = new Uint8Array(size)
+  // every byte is overwritten below: no need to zero it first
+  const out = Buffer.allocUnsafe(size)
   let offset = 0
   for (const c of chunks) {
     out.set(c, offset)
@@ -119,6 +122,16 @@ const concat = (chunks: ReadonlyArray<Uint8Array>, size: number): Uint8Array => 
   }
   return out
 }
+
+/** What a reader's pull makes of what it took: chunks, the end (an empty chunk), or the error. */
+const pulled = (r: Chunk.Chunk<Uint8Array> | ReadError | null): Effect.Effect<Chunk.Chunk<Uint8Array>, ReadError> => {
+  if (r === null) return Effect.succeed(Chunk.empty())
+  if (Chunk.isChunk(r)) return Effect.succeed(r)
+  return Effect.fail(r)
+}
+
+const endOnEmpty = (chunks: Chunk.Chunk<Uint8Array>): Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<never>> =>
+  Chunk.isEmpty(chunks) ? Effect.fail(Option.none()) : Effect.succeed(chunks)
 
 /** `reason` cut to at most `max` UTF-8 bytes without splitting a character. */
 const truncateUtf8 = (reason: string, max: number): Uint8Array => {
@@ -178,9 +191,11 @@ export class ConnImpl implements Conn, FrameHandler {
   // --- write state ---
   private deflater: Codec.Deflater | undefined = undefined
   /** Held by `writer` for a whole message, and by writes that had to wait. */
-  private readonly writeLock = Effect.unsafeMakeSemaphore(1)
-  private writeBusy = 0
+  private writeLocked = false
+  private readonly lockWaiters: Array<() => void> = []
   private readonly drainWaiters: Array<() => void> = []
+  /** Frames of this turn of the event loop are corked; the uncork is scheduled. */
+  private corked = false
 
   // --- close state ---
   private state = OPEN
@@ -540,9 +555,11 @@ export class ConnImpl implements Conn, FrameHandler {
     }))))
   }
 
-  /** Destroys the transport now. */
+  /** Destroys the transport now, after what was already written. */
   private destroy(error: CloseError): void {
+    this.runPendingEnd()
     this.finish(error)
+    if (this.corked) this.uncork()
     this.socket.destroy()
     this.freeCodecState()
   }
@@ -596,9 +613,17 @@ export class ConnImpl implements Conn, FrameHandler {
     if (this.paused) this.updateFlow()
   }
 
+  /** A new read begins: the message a `reader` took before is finished with. */
+  private leaveStreaming(): void {
+    const slot = this.streaming
+    if (slot === undefined) return
+    this.streaming = undefined
+    this.abandon(slot)
+  }
+
   /** The next whole message, its error, the end of reading, or undefined to wait. */
   private takeMessage(): Message | ReadError | undefined {
-    this.streaming = undefined
+    this.leaveStreaming()
     const head = this.slots[0]
     if (head === undefined) return this.endReached()
     if (head.error !== undefined) {
@@ -666,7 +691,7 @@ export class ConnImpl implements Conn, FrameHandler {
 
   /** The next message's slot (whole or not), its error, the end, or undefined. */
   private takeSlot(): Slot | ReadError | undefined {
-    this.streaming = undefined
+    this.leaveStreaming()
     const head = this.slots[0]
     if (head === undefined) return this.endReached()
     this.slots.shift()
@@ -683,12 +708,19 @@ export class ConnImpl implements Conn, FrameHandler {
   readonly reader: Effect.Effect<MessageReader, ReadError> = Effect.suspend(() => {
     const result = this.readWaiters.length === 0 ? this.takeSlot() : undefined
     const next = result === undefined ? this.awaitRead(() => this.takeSlot()) : Effect.succeed(result)
-    return Effect.flatMap(next, (r) =>
-      r instanceof Slot ? Effect.succeed<MessageReader>({ type: r.type, stream: this.slotStream(r) }) : Effect.fail(r)
-    )
+    return Effect.flatMap(next, (r) => (r instanceof Slot ? Effect.succeed(this.slotReader(r)) : Effect.fail(r)))
   })
 
-  private slotStream(slot: Slot): Stream.Stream<Uint8Array, ReadError> {
+  /** Drops the rest of a message whose reader was left before its end. */
+  private abandon(slot: Slot): void {
+    if (slot.done || slot.error !== undefined || slot.abandoned) return
+    slot.abandoned = true
+    this.released(slot.size + slot.chunks.length * CHUNK_OVERHEAD)
+    slot.chunks = []
+    slot.size = 0
+  }
+
+  private slotReader(slot: Slot): MessageReader {
     const take = (): Chunk.Chunk<Uint8Array> | ReadError | null | undefined => {
       if (slot.chunks.length > 0) {
         const chunks = slot.chunks
@@ -698,42 +730,33 @@ export class ConnImpl implements Conn, FrameHandler {
         return Chunk.unsafeFromArray(chunks)
       }
       if (slot.error !== undefined) return slot.error
-      if (slot.done) return null
+      if (slot.done || slot.abandoned) return null
       return undefined
     }
-    const pull: Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<ReadError>> = Effect.suspend(() => {
-      const result = take()
-      const next =
-        result === undefined
-          ? Effect.async<Chunk.Chunk<Uint8Array> | ReadError | null>((resume) => {
-            slot.waiter = () => {
-              const r = take()
-              if (r === undefined) return
-              resume(Effect.succeed(r))
-            }
-            return Effect.sync(() => {
-              slot.waiter = undefined
-            })
-          })
-          : Effect.succeed(result)
-      return Effect.flatMap(next, (r) => {
-        if (r === null) return Effect.fail(Option.none())
-        if (Chunk.isChunk(r)) return Effect.succeed(r)
-        return Effect.fail(Option.some(r))
+    const wait = Effect.async<Chunk.Chunk<Uint8Array> | ReadError | null>((resume) => {
+      slot.waiter = () => {
+        const r = take()
+        if (r !== undefined) resume(Effect.succeed(r))
+      }
+      return Effect.sync(() => {
+        slot.waiter = undefined
       })
     })
-    return Stream.repeatEffectChunkOption(pull).pipe(
-      Stream.ensuring(
-        Effect.sync(() => {
-          if (slot.done || slot.error !== undefined) return
-          // abandoned mid-message: drop what is queued and what is still to come
-          slot.abandoned = true
-          this.released(slot.size + slot.chunks.length * CHUNK_OVERHEAD)
-          slot.chunks = []
-          slot.size = 0
-        })
-      )
-    )
+    const pull: Effect.Effect<Chunk.Chunk<Uint8Array>, ReadError> = Effect.suspend(() => {
+      const r = take()
+      return r === undefined ? Effect.flatMap(wait, pulled) : pulled(r)
+    })
+    const abandon = Effect.sync(() => this.abandon(slot))
+    return {
+      type: slot.type,
+      pull,
+      // built on first use: most readers pull
+      get stream() {
+        return Stream.repeatEffectChunkOption(Effect.flatMap(Effect.mapError(pull, Option.some), endOnEmpty)).pipe(
+          Stream.ensuring(abandon)
+        )
+      }
+    }
   }
 
   readonly setReadLimit = (bytes: number): Effect.Effect<void> =>
@@ -764,12 +787,20 @@ export class ConnImpl implements Conn, FrameHandler {
   // Outgoing frames (synchronous)
   // ---------------------------------------------------------------------------
 
-  /** Writes one frame in one synchronous step. Returns the socket's verdict. */
-  private sendFrame(opcode: number, fin: boolean, rsv1: boolean, payload: Uint8Array): boolean {
+  /**
+   * Writes one frame in one synchronous step. Frames written in the same turn
+   * of the event loop are corked together and leave in one `writev`.
+   */
+  private sendFrame(opcode: number, fin: boolean, rsv1: boolean, payload: Uint8Array): void {
+    const socket = this.socket
+    if (!this.corked) {
+      this.corked = true
+      socket.cork()
+      process.nextTick(this.uncork)
+    }
     const length = payload.length
     const client = this.client
     const size = headerSize(length, client)
-    const socket = this.socket
     if (client) {
       // masked into a fresh buffer: the caller's bytes are never touched
       const key = nextMaskKey()
@@ -777,21 +808,28 @@ export class ConnImpl implements Conn, FrameHandler {
       encodeHeader(frame, 0, fin, rsv1, opcode, length, true, key)
       frame.set(payload, size)
       this.codec.mask(frame, size, size + length, key, 0)
-      return socket.write(frame)
-    }
-    if (length <= 1024) {
+      socket.write(frame)
+    } else if (length <= 1024) {
       const frame = Buffer.allocUnsafe(size + length)
       encodeHeader(frame, 0, fin, rsv1, opcode, length, false, 0)
       frame.set(payload, size)
-      return socket.write(frame)
+      socket.write(frame)
+    } else {
+      const header = Buffer.allocUnsafe(size)
+      encodeHeader(header, 0, fin, rsv1, opcode, length, false, 0)
+      socket.write(header)
+      socket.write(payload)
     }
-    const header = Buffer.allocUnsafe(size)
-    encodeHeader(header, 0, fin, rsv1, opcode, length, false, 0)
-    socket.cork()
-    socket.write(header)
-    const ok = socket.write(payload)
-    socket.uncork()
-    return ok
+  }
+
+  private readonly uncork = (): void => {
+    this.corked = false
+    this.socket.uncork()
+  }
+
+  /** More is queued on the socket than writers may add to before it drains. */
+  private get congested(): boolean {
+    return this.socket.writableLength > MAX_WRITE_BUFFER
   }
 
   private sendClose(code: number, reason: Uint8Array): void {
@@ -807,12 +845,12 @@ export class ConnImpl implements Conn, FrameHandler {
   }
 
   /** Sends a data frame, compressing it when the session says so. */
-  private sendData(opcode: number, fin: boolean, compress: boolean, data: Uint8Array): boolean {
+  private sendData(opcode: number, fin: boolean, compress: boolean, data: Uint8Array): void {
     if (!compress) return this.sendFrame(opcode, fin, false, data)
     // compress is only ever true with a negotiated session
     const session = this.compression as CompressionSession
     this.deflater ??= this.codec.deflater(session.deflate)
-    return this.sendFrame(opcode, fin, opcode !== Opcode.Continuation, this.deflater.push(data, fin))
+    this.sendFrame(opcode, fin, opcode !== Opcode.Continuation, this.deflater.push(data, fin))
   }
 
   private shouldCompress(length: number): boolean {
@@ -831,9 +869,9 @@ export class ConnImpl implements Conn, FrameHandler {
     for (const resume of waiters) resume()
   }
 
-  /** Waits until the socket has room again (or the connection is gone). */
+  /** Waits until the socket is no longer congested (or the connection is gone). */
   private readonly awaitDrain: Effect.Effect<void> = Effect.async<void>((resume) => {
-    if (!this.socket.writableNeedDrain || this.socket.destroyed) return resume(Effect.void)
+    if (!this.congested || this.socket.destroyed) return resume(Effect.void)
     const waiter = () => resume(Effect.void)
     this.drainWaiters.push(waiter)
     return Effect.sync(() => {
@@ -842,21 +880,51 @@ export class ConnImpl implements Conn, FrameHandler {
     })
   })
 
-  /** Runs `send` under the write lock, after any pending drain, then waits for drain if it filled the socket. */
-  private locked(send: () => boolean): Effect.Effect<void, CloseError> {
-    return this.writeLock.withPermits(1)(
-      Effect.suspend(() => {
-        this.writeBusy++
-        return this.awaitDrain.pipe(
-          Effect.andThen(
-            Effect.suspend(() => {
-              if (this.state !== OPEN) return Effect.fail(this.writeFailure)
-              return send() ? Effect.void : this.awaitDrain
-            })
-          ),
-          Effect.ensuring(Effect.sync(() => this.writeBusy--))
-        )
+  /** After a send: done, or wait for the socket to drain. */
+  private sent(): Effect.Effect<void> {
+    return this.congested ? this.awaitDrain : Effect.void
+  }
+
+  /**
+   * Takes the write lock, in turn with other writers. A `writer` holds it for
+   * a whole message; a `write` only when it had to wait.
+   */
+  private readonly lockWrite: Effect.Effect<void> = Effect.suspend(() => {
+    if (!this.writeLocked) {
+      this.writeLocked = true
+      return Effect.void
+    }
+    return Effect.async<void>((resume) => {
+      const waiter = () => resume(Effect.void)
+      this.lockWaiters.push(waiter)
+      return Effect.sync(() => {
+        const i = this.lockWaiters.indexOf(waiter)
+        if (i >= 0) this.lockWaiters.splice(i, 1)
       })
+    })
+  })
+
+  private readonly unlockWrite = (): void => {
+    const next = this.lockWaiters.shift()
+    // the lock passes straight to the next writer, or is free
+    if (next !== undefined) next()
+    else this.writeLocked = false
+  }
+
+  /** Runs `send` under the write lock, after any pending drain. */
+  private locked(send: () => void): Effect.Effect<void, CloseError> {
+    const body = this.awaitDrain.pipe(
+      Effect.andThen(
+        Effect.suspend(() => {
+          if (this.state !== OPEN) return Effect.fail(this.writeFailure)
+          send()
+          return this.sent()
+        })
+      )
+    )
+    // once the lock is ours, its release is in place before anything can interrupt
+    return Effect.uninterruptibleMask((restore) =>
+      Effect.zipRight(restore(this.lockWrite), restore(body).pipe(Effect.ensuring(Effect.sync(this.unlockWrite))))
     )
   }
 
@@ -868,67 +936,92 @@ export class ConnImpl implements Conn, FrameHandler {
       const bytes = message !== undefined ? message.data : toBytes(data ?? EMPTY)
       const opcode = type === "text" ? Opcode.Text : Opcode.Binary
       const compress = this.shouldCompress(bytes.length)
-      const send = () => this.sendData(opcode, true, compress, bytes)
       // fast path: nobody holds or waits for the lock and the socket has room
-      if (this.writeBusy === 0 && !this.socket.writableNeedDrain) {
-        return send() ? Effect.void : this.awaitDrain
+      if (!this.writeLocked && !this.congested) {
+        this.sendData(opcode, true, compress, bytes)
+        return this.sent()
       }
-      return this.locked(send)
+      return this.locked(() => this.sendData(opcode, true, compress, bytes))
     })
   }) as Conn["write"]
 
-  readonly writer = (type: MessageType): Effect.Effect<MessageWriter, CloseError, Scope.Scope> => {
+  /**
+   * A writer for one message, to be used once the write lock is ours;
+   * `release` ends the message and gives the lock back.
+   */
+  private openWriter(type: MessageType): {
+    readonly writer: MessageWriter
+    readonly release: (exit: Exit.Exit<unknown, unknown>) => Effect.Effect<void>
+  } {
     const opcode = type === "text" ? Opcode.Text : Opcode.Binary
-    return Effect.gen(this, function*() {
-      // wait for the lock interruptibly; once taken, the release is registered before anything can interrupt
-      yield* Effect.uninterruptibleMask((restore) =>
-        restore(this.writeLock.take(1)).pipe(
-          Effect.andThen(Effect.sync(() => this.writeBusy++)),
-          Effect.andThen(
-            Effect.addFinalizer(() => Effect.sync(() => this.writeBusy--).pipe(Effect.andThen(this.writeLock.release(1))))
-          )
-        )
-      )
-      if (this.state !== OPEN) return yield* Effect.fail(this.writeFailure)
-      // The latest chunk is held back so that `close` can send it as the final frame.
-      let held: Uint8Array | undefined = undefined
-      let started = false
-      let compress = false
-      let finished = false
-      const send = (chunk: Uint8Array, fin: boolean): Effect.Effect<void, CloseError> => {
-        if (this.state !== OPEN) return Effect.fail(this.writeFailure)
-        if (!started) compress = this.shouldCompress(chunk.length)
-        const ok = this.sendData(started ? Opcode.Continuation : opcode, fin, compress, chunk)
-        started = true
-        return ok ? Effect.void : this.awaitDrain
-      }
-      const write = (data: Uint8Array | string): Effect.Effect<void, CloseError> =>
+    // The latest chunk is held back so that `close` can send it as the final frame.
+    let held: Uint8Array | undefined = undefined
+    let started = false
+    let compress = false
+    let finished = false
+    const send = (chunk: Uint8Array, fin: boolean): Effect.Effect<void, CloseError> => {
+      if (this.state !== OPEN) return Effect.fail(this.writeFailure)
+      if (!started) compress = this.shouldCompress(chunk.length)
+      this.sendData(started ? Opcode.Continuation : opcode, fin, compress, chunk)
+      started = true
+      return this.sent()
+    }
+    const finish = (): Effect.Effect<void, CloseError> => {
+      finished = true
+      const last = held ?? EMPTY
+      held = undefined
+      return send(last, true)
+    }
+    const writer: MessageWriter = {
+      write: (data) =>
         Effect.suspend(() => {
           if (finished) return Effect.dieMessage("MessageWriter: write after close")
           const previous = held
           held = toBytes(data)
           return previous === undefined ? Effect.void : send(previous, false)
-        })
-      const finish = (): Effect.Effect<void, CloseError> => {
-        finished = true
-        const last = held ?? EMPTY
-        held = undefined
-        return send(last, true)
-      }
-      const close: Effect.Effect<void, CloseError> = Effect.suspend(() => (finished ? Effect.void : finish()))
-      yield* Effect.addFinalizer((exit) =>
+        }),
+      close: Effect.suspend(() => (finished ? Effect.void : finish()))
+    }
+    const release = (exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> => {
+      if (finished) return Effect.sync(this.unlockWrite)
+      // a message cut short cannot be taken back: end it if nothing went out yet, else fail the connection
+      if (Exit.isSuccess(exit)) return Effect.ignore(finish()).pipe(Effect.ensuring(Effect.sync(this.unlockWrite)))
+      finished = true
+      this.unlockWrite()
+      return started ? this.close(StatusCode.InternalError, "message writer interrupted") : Effect.void
+    }
+    return { writer, release }
+  }
+
+  private readonly openFailure = (): Effect.Effect<void, CloseError> =>
+    this.state === OPEN ? Effect.void : Effect.fail(this.writeFailure)
+
+  readonly writer = (type: MessageType): Effect.Effect<MessageWriter, CloseError, Scope.Scope> =>
+    // once the lock is ours, its release is in place before anything can interrupt
+    Effect.uninterruptibleMask((restore) =>
+      Effect.zipRight(
+        restore(this.lockWrite),
         Effect.suspend(() => {
-          if (finished) return Effect.void
-          // a message cut short cannot be taken back: end it if nothing went out yet, else fail the connection
-          if (Exit.isSuccess(exit)) return Effect.ignore(finish())
-          finished = true
-          if (!started) return Effect.void
-          return this.close(StatusCode.InternalError, "message writer interrupted")
+          const { release, writer } = this.openWriter(type)
+          return Effect.addFinalizer(release).pipe(Effect.zipRight(this.openFailure()), Effect.as(writer))
         })
       )
-      return { write, close }
-    })
-  }
+    )
+
+  readonly withWriter = <A, E, R>(
+    type: MessageType,
+    use: (writer: MessageWriter) => Effect.Effect<A, E, R>
+  ): Effect.Effect<A, E | CloseError, R> =>
+    Effect.uninterruptibleMask((restore) =>
+      Effect.zipRight(
+        restore(this.lockWrite),
+        Effect.suspend((): Effect.Effect<A, E | CloseError, R> => {
+          const { release, writer } = this.openWriter(type)
+          const body: Effect.Effect<A, E | CloseError, R> = Effect.zipRight(this.openFailure(), Effect.suspend(() => use(writer)))
+          return Effect.onExit(restore(body), release)
+        })
+      )
+    )
 
   // ---------------------------------------------------------------------------
   // Ping and close
@@ -999,6 +1092,7 @@ export class ConnImpl implements Conn, FrameHandler {
   /** The finalizer of the connection's scope. */
   finalize(exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> {
     return Effect.sync(() => {
+      this.runPendingEnd()
       if (this.socket.destroyed) return this.freeCodecState()
       const goingAway = this.state === OPEN && Exit.isInterrupted(exit)
       if (!goingAway) {
