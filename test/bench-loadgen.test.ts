@@ -1,7 +1,7 @@
 import * as fc from "fast-check"
 import { constants, inflateRawSync } from "node:zlib"
 import { describe, expect, it } from "vitest"
-import { binaryPool, deflatePool, jsonLike } from "./bench/loadgen.js"
+import { binaryPool, deflatePool, jsonLike, maskedHeader } from "./bench/loadgen.js"
 import {
   acceptKey,
   buildFrame,
@@ -144,6 +144,13 @@ describe("bench load generator: frames", () => {
     )
   })
 
+  it("copies pre-masked payloads as they are", () => {
+    const wire = Uint8Array.of(1, 2, 3, 4, 5)
+    const frame = buildFrame(Opcode.Binary, wire, { maskKey: Uint8Array.of(9, 9, 9, 9), premasked: true })
+    expect(frame.subarray(2, 6)).toEqual(Uint8Array.of(9, 9, 9, 9))
+    expect(frame.subarray(6)).toEqual(wire)
+  })
+
   it("flags replies of the wrong length or type, and reads close frames", () => {
     const scanner = new FrameScanner()
     scanner.expectLength = 3
@@ -171,6 +178,19 @@ describe("bench load generator: frames", () => {
     expect(scanner.error).toBeUndefined()
     const first = pool.buf.subarray(pool.offsets[0], pool.offsets[1])
     expect(pool.buf.subarray(pool.offsets[4], pool.offsets[5])).toEqual(first)
+  })
+
+  it("sends large frames as a masked header plus the shared payload", () => {
+    const key = Uint8Array.of(5, 6, 7, 8)
+    for (const size of [65536, 1 << 20]) {
+      const header = maskedHeader(size, key)
+      expect(header.subarray(header.length - 4)).toEqual(Buffer.from(key))
+      const scanner = new FrameScanner()
+      scanner.expectLength = size
+      scanner.expectOpcode = Opcode.Binary
+      expect(scanner.push(header) + scanner.push(new Uint8Array(size))).toBe(1)
+      expect(scanner.error).toBeUndefined()
+    }
   })
 
   it("pre-compresses distinct JSON-like messages that inflate back", () => {

@@ -2,11 +2,12 @@
  * Client bench: our client vs the ws client against the same server.
  *
  *   node --import tsx test/bench/clients.ts --impl ws|ours --url ws://127.0.0.1:PORT
- *        [--size BYTES] [--inflight N] [--warmup MS] [--window MS] [--server-pid PID]
+ *        ( --rows JSON | [--size BYTES] [--inflight N] ) [--warmup MS] [--window MS] [--server-pid PID]
  *
- * Echoes binary messages through the server with `inflight` in flight and
- * prints one JSON line (`ClientResult`): messages/s and the client's own CPU
- * per message, which is what separates clients.
+ * For each row, on a fresh connection, echoes binary messages through the
+ * server with `inflight` in flight and prints one JSON line (`ClientResult`):
+ * messages/s and the client's own CPU per message, which is what separates
+ * clients.
  */
 import { randomBytes } from "node:crypto"
 import { existsSync } from "node:fs"
@@ -20,6 +21,7 @@ import { cpuSeconds, otherCpu, snapshotOthers } from "./procstat.js"
 
 export interface ClientResult {
   readonly impl: string
+  readonly label: string
   readonly ok: boolean
   readonly skipped?: string
   readonly error?: string
@@ -152,19 +154,28 @@ const runOurs = async (
   return () => Promise.race([done, sleep(5000)])
 }
 
+export interface ClientRow {
+  readonly label: string
+  readonly size: number
+  readonly inflight: number
+}
+
 const main = async () => {
   exitWithParent()
   const { flags } = parseArgs(process.argv.slice(2))
   const impl = flags.get("impl") ?? "ws"
   const url = flags.get("url") ?? "ws://127.0.0.1:8080/"
-  const size = numberFlag(flags, "size", 16)
-  const inflight = numberFlag(flags, "inflight", 1)
   const warmupMs = numberFlag(flags, "warmup", 300)
   const windowMs = numberFlag(flags, "window", 1000)
   const serverPid = numberFlag(flags, "server-pid", 0)
+  const rowsJson = flags.get("rows")
+  const rows: ReadonlyArray<ClientRow> = rowsJson !== undefined
+    ? (JSON.parse(rowsJson) as Array<ClientRow>)
+    : [{ label: "", size: numberFlag(flags, "size", 16), inflight: numberFlag(flags, "inflight", 1) }]
   const emit = (r: ClientResult) => process.stdout.write(JSON.stringify(r) + "\n")
-  const empty = {
+  const empty = (label: string) => ({
     impl,
+    label,
     seconds: 0,
     count: 0,
     rate: Number.NaN,
@@ -174,66 +185,72 @@ const main = async () => {
     serverUsPerMsg: Number.NaN,
     otherCpuPct: Number.NaN,
     otherTop: ""
-  }
+  })
   let ours: OurModule | undefined
   if (impl === "ours") {
     const m = await loadOurs()
     if (typeof m === "string") {
-      emit({ ...empty, ok: false, skipped: `not available (${m})` })
+      for (const row of rows) emit({ ...empty(row.label), ok: false, skipped: `not available (${m})` })
       process.exit(0)
     }
     ours = m
   }
-  const s: State = {
-    recording: false,
-    stop: false,
-    count: 0,
-    sentAt: 0,
-    error: undefined,
-    rtt: new Float64Array(inflight === 1 ? 1 << 20 : 0),
-    rttN: 0
-  }
-  const payload = randomBytes(size)
-  try {
-    const finish = ours === undefined
-      ? await runWs(url, payload, inflight, s)
-      : await runOurs(ours, url, payload, inflight, s)
-    await sleep(warmupMs)
-    const ex = new Set([process.pid, process.ppid, serverPid])
-    const o0 = snapshotOthers(ex)
-    const c0 = process.cpuUsage()
-    const srv0 = cpuSeconds(serverPid)
-    const t0 = performance.now()
-    s.recording = true
-    await sleep(windowMs)
-    s.recording = false
-    const t1 = performance.now()
-    const srv1 = cpuSeconds(serverPid)
-    const c1 = process.cpuUsage()
-    const o1 = snapshotOthers(ex)
-    s.stop = true
-    await finish()
-    if (s.error !== undefined) throw new Error(s.error)
-    const seconds = (t1 - t0) / 1000
-    const self = (c1.user - c0.user + c1.system - c0.system) / 1e6
-    const other = otherCpu(o0, o1)
-    const sorted = s.rtt.subarray(0, s.rttN).sort()
-    emit({
-      impl,
-      ok: true,
-      seconds,
-      count: s.count,
-      rate: s.count / seconds,
-      mbps: (s.count * size) / seconds / 1e6,
-      ...(inflight === 1 ? { rttP50Us: percentile(sorted, 50) * 1000, rttP99Us: percentile(sorted, 99) * 1000 } : {}),
-      clientCpuPct: (self / seconds) * 100,
-      clientUsPerMsg: (self / s.count) * 1e6,
-      serverUsPerMsg: ((srv1 - srv0) / s.count) * 1e6,
-      otherCpuPct: (other.seconds / seconds) * 100,
-      otherTop: other.top
-    })
-  } catch (e) {
-    emit({ ...empty, ok: false, error: e instanceof Error ? e.message : String(e) })
+  for (const { label, size, inflight } of rows) {
+    const s: State = {
+      recording: false,
+      stop: false,
+      count: 0,
+      sentAt: 0,
+      error: undefined,
+      rtt: new Float64Array(inflight === 1 ? 1 << 20 : 0),
+      rttN: 0
+    }
+    const payload = randomBytes(size)
+    try {
+      const finish = ours === undefined
+        ? await runWs(url, payload, inflight, s)
+        : await runOurs(ours, url, payload, inflight, s)
+      await sleep(warmupMs)
+      const ex = new Set([process.pid, process.ppid, serverPid])
+      const s0 = performance.now()
+      const o0 = snapshotOthers(ex)
+      const c0 = process.cpuUsage()
+      const srv0 = cpuSeconds(serverPid)
+      const t0 = performance.now()
+      s.recording = true
+      await sleep(windowMs)
+      s.recording = false
+      const t1 = performance.now()
+      const srv1 = cpuSeconds(serverPid)
+      const c1 = process.cpuUsage()
+      const o1 = snapshotOthers(ex)
+      const s1 = performance.now()
+      s.stop = true
+      await finish()
+      if (s.error !== undefined) throw new Error(s.error)
+      const seconds = (t1 - t0) / 1000
+      const self = (c1.user - c0.user + c1.system - c0.system) / 1e6
+      const other = otherCpu(o0, o1)
+      const sorted = s.rtt.subarray(0, s.rttN).sort()
+      emit({
+        impl,
+        label,
+        ok: true,
+        seconds,
+        count: s.count,
+        rate: s.count / seconds,
+        mbps: (s.count * size) / seconds / 1e6,
+        ...(inflight === 1 ? { rttP50Us: percentile(sorted, 50) * 1000, rttP99Us: percentile(sorted, 99) * 1000 } : {}),
+        clientCpuPct: (self / seconds) * 100,
+        clientUsPerMsg: (self / s.count) * 1e6,
+        serverUsPerMsg: ((srv1 - srv0) / s.count) * 1e6,
+        otherCpuPct: (other.seconds / ((s1 - s0) / 1000)) * 100,
+        otherTop: other.top
+      })
+    } catch (e) {
+      emit({ ...empty(label), ok: false, error: e instanceof Error ? e.message : String(e) })
+    }
+    await sleep(100)
   }
   process.exit(0)
 }

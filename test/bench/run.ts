@@ -7,13 +7,15 @@
  * Options:
  *   --quick            one run, short windows, fewer rows (< 60 s)
  *   --runs N           runs per row (default 3; order of servers rotated per run)
- *   --window S         timed window per measurement, seconds (default 0.75)
- *   --warmup S         warm-up before each window, seconds (default 0.25)
+ *   --window S         timed window per measurement, seconds (default 0.5; quick 0.3)
+ *   --warmup S         warm-up before each window, seconds (default 0.2; quick 0.15)
  *   --only PATTERN     only rows whose "section row" matches (regex, case-insensitive)
  *   --servers LIST     only these columns, e.g. ws-bu,ours
  *   --codec js|wasm    passed to our echo server (--codec)
  *   --idle-conns N     idle-memory connections (default 5000; quick 1000)
  *   --retries N        re-measure when other processes used > 25 % of a core (default 2; quick 0)
+ *   --quiet-wait S     before each measurement, wait up to S s for other processes to go quiet (default 2; quick 0)
+ *   --extra-budget S   total time the whole run may spend on quiet waits and re-measurements (default 60; quick 0)
  *   --out FILE         markdown output (default test/bench/results/latest.md)
  *   --list             print the rows and exit
  */
@@ -25,8 +27,8 @@ import * as os from "node:os"
 import { dirname, join, relative, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import { numberFlag, parseArgs } from "./child.js"
-import type { ClientResult } from "./clients.js"
-import type { Result, Spec } from "./loadgen.js"
+import type { ClientResult, ClientRow } from "./clients.js"
+import type { Job, Result, Spec } from "./loadgen.js"
 import { effectiveInflight } from "./loadgen.js"
 import type { MicroResult } from "./micro.js"
 
@@ -43,17 +45,19 @@ const quick = flags.has("quick")
 const opts = {
   quick,
   runs: numberFlag(flags, "runs", quick ? 1 : 3),
-  warmupMs: numberFlag(flags, "warmup", quick ? 0.15 : 0.25) * 1000,
-  windowMs: numberFlag(flags, "window", quick ? 0.3 : 0.75) * 1000,
+  warmupMs: numberFlag(flags, "warmup", quick ? 0.15 : 0.2) * 1000,
+  windowMs: numberFlag(flags, "window", quick ? 0.3 : 0.5) * 1000,
   only: flags.has("only") ? new RegExp(flags.get("only") ?? "", "i") : undefined,
   servers: flags.has("servers") ? new Set((flags.get("servers") ?? "").split(",")) : undefined,
   codec: flags.get("codec"),
   idleConns: numberFlag(flags, "idle-conns", quick ? 1000 : 5000),
   retries: numberFlag(flags, "retries", quick ? 0 : 2),
-  quietWaitMs: quick ? 0 : 2000,
+  quietWaitMs: numberFlag(flags, "quiet-wait", quick ? 0 : 2) * 1000,
   /** Idle memory: longest wait for the server's RSS to settle. */
-  settleMs: quick ? 500 : 3000,
+  settleMs: quick ? 500 : 2000,
   maxOther: 0.25,
+  /** Left of the whole run's time for quiet waits and re-measurements; spent as the run goes. */
+  extraBudgetMs: numberFlag(flags, "extra-budget", quick ? 0 : 60) * 1000,
   sampleMs: quick ? 8 : 20,
   out: resolve(root, flags.get("out") ?? `${BENCH}/results/latest.md`)
 }
@@ -328,11 +332,6 @@ const loadGroups: ReadonlyArray<LoadGroup> = allGroups.map((g) => ({
   specs: g.specs.filter((s) => selected(sectionOf(s), s.label))
 }))
 
-interface ClientRow {
-  readonly label: string
-  readonly size: number
-  readonly inflight: number
-}
 const CLIENT_IMPLS = ["ws", "ours"] as const
 const clientRows: ReadonlyArray<ClientRow> = ([
   { label: "1 conn ping-pong 16 B", size: 16, inflight: 1 },
@@ -414,20 +413,19 @@ const runLoadGroup = async (g: LoadGroup, run: number) => {
     try {
       const done = new Set<string>()
       const perSpecMs = (opts.warmupMs + opts.windowMs + opts.quietWaitMs) * (opts.retries + 1) + 30_000
-      const lg = spawnTs(`${BENCH}/loadgen.ts`, [
-        "--url", server.url,
-        "--server-pid", String(server.pid),
-        "--warmup", String(opts.warmupMs),
-        "--window", String(opts.windowMs),
-        "--retries", String(opts.retries),
-        "--max-other", String(opts.maxOther),
-        "--quiet-wait", String(opts.quietWaitMs),
-        "--settle", String(opts.settleMs),
-        "--specs", JSON.stringify(g.specs)
-      ], 0)
-      const io = collect(lg, (line) => {
-        if (!line.startsWith("{")) return
-        const r = JSON.parse(line) as Result
+      const job: Job = {
+        url: server.url,
+        serverPid: server.pid,
+        warmupMs: opts.warmupMs,
+        windowMs: opts.windowMs,
+        settleMs: opts.settleMs,
+        retries: opts.retries,
+        maxOther: opts.maxOther,
+        quietWaitMs: opts.quietWaitMs,
+        extraBudgetMs: Math.max(0, opts.extraBudgetMs),
+        specs: g.specs
+      }
+      const failure = await loadgen.run(job, perSpecMs * g.specs.length, (r) => {
         const spec = g.specs.find((x) => x.label === r.label)
         if (spec === undefined) return
         done.add(r.label)
@@ -440,10 +438,9 @@ const runLoadGroup = async (g: LoadGroup, run: number) => {
         noteOther(r.otherCpuPct, r.otherTop)
         progress(`  ${def.label.padEnd(16)} ${r.label.padEnd(44)} ${describe(r)}`)
       })
-      const code = await waitExit(lg, perSpecMs * g.specs.length)
       const missing = g.specs.filter((s) => !done.has(s.label))
       if (missing.length > 0) {
-        const why = `load generator exited (${code ?? "killed"})${io.stderr() === "" ? "" : `: ${io.stderr().slice(-400)}`}`
+        const why = failure ?? "load generator gave no result"
         for (const s of missing) record(sectionOf(s), s.label, def.id, { run, ok: false, note: `error: ${why}`, v: {} })
         progress(`  ${def.label}: ${why}`)
       }
@@ -455,6 +452,63 @@ const runLoadGroup = async (g: LoadGroup, run: number) => {
     }
   }
 }
+
+/**
+ * The load generator: one long-lived process pinned to CPU 0 that takes one
+ * job (server + tests) at a time on stdin, so its start-up is paid once.
+ */
+class Loadgen {
+  private child: ChildProcess | undefined
+  private io: { stderr: () => string } | undefined
+  private onLine: (line: string) => void = () => {}
+
+  private ensure(): ChildProcess {
+    if (this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null) return this.child
+    const child = spawnTs(`${BENCH}/loadgen.ts`, ["--stdin"], 0)
+    this.io = collect(child, (line) => this.onLine(line))
+    this.child = child
+    return child
+  }
+
+  /** Runs a job; resolves with undefined, or why it stopped early. */
+  run(job: Job, timeoutMs: number, onResult: (r: Result) => void): Promise<string | undefined> {
+    const child = this.ensure()
+    return new Promise((resolve_) => {
+      const finish = (why: string | undefined) => {
+        clearTimeout(timer)
+        child.off("exit", onExit)
+        this.onLine = () => {}
+        resolve_(why)
+      }
+      const onExit = (code: number | null) =>
+        finish(`load generator exited (${code ?? "killed"})${this.io?.stderr() ? `: ${this.io.stderr().slice(-400)}` : ""}`)
+      const timer = setTimeout(() => {
+        child.kill("SIGKILL")
+        finish(`load generator timed out after ${timeoutMs / 1000} s`)
+      }, timeoutMs)
+      this.onLine = (line) => {
+        if (!line.startsWith("{")) return
+        const r = JSON.parse(line) as Result | { done: true; extraMs: number }
+        if ("done" in r) {
+          opts.extraBudgetMs -= r.extraMs
+          finish(undefined)
+        } else {
+          onResult(r)
+        }
+      }
+      child.once("exit", onExit)
+      child.stdin?.write(JSON.stringify(job) + "\n")
+    })
+  }
+
+  async stop(): Promise<void> {
+    if (this.child === undefined) return
+    this.child.stdin?.end()
+    await waitExit(this.child, 5000)
+  }
+}
+
+const loadgen = new Loadgen()
 
 const describe = (r: Result): string => {
   if (!r.ok) return `ERROR ${r.error ?? ""}`
@@ -480,41 +534,39 @@ const runClients = async (run: number) => {
     return
   }
   try {
-    for (const row of clientRows) {
-      for (const impl of rotate(CLIENT_IMPLS, run)) {
-        const child = spawnTs(`${BENCH}/clients.ts`, [
-          "--impl", impl,
-          "--url", server.url,
-          "--server-pid", String(server.pid),
-          "--size", String(row.size),
-          "--inflight", String(row.inflight),
-          "--warmup", String(opts.warmupMs),
-          "--window", String(opts.windowMs)
-        ], 0)
-        let got: ClientResult | undefined
-        const io = collect(child, (line) => {
-          if (line.startsWith("{")) got = JSON.parse(line) as ClientResult
-        })
-        const code = await waitExit(child, opts.warmupMs + opts.windowMs + 30_000)
-        if (got === undefined) {
-          const why = `client bench exited (${code ?? "killed"}): ${io.stderr().slice(-400)}`
-          record("clients", row.label, impl, { run, ok: false, note: `error: ${why}`, v: {} })
-          progress(`  ${impl} client ${row.label}: ${why}`)
-          continue
-        }
-        const r: ClientResult = got
-        record("clients", row.label, impl, {
+    for (const impl of rotate(CLIENT_IMPLS, run)) {
+      const child = spawnTs(`${BENCH}/clients.ts`, [
+        "--impl", impl,
+        "--url", server.url,
+        "--server-pid", String(server.pid),
+        "--warmup", String(opts.warmupMs),
+        "--window", String(opts.windowMs),
+        "--rows", JSON.stringify(clientRows)
+      ], 0)
+      const done = new Set<string>()
+      const io = collect(child, (line) => {
+        if (!line.startsWith("{")) return
+        const r = JSON.parse(line) as ClientResult
+        done.add(r.label)
+        record("clients", r.label, impl, {
           run,
           ok: r.ok,
           ...(r.ok ? {} : { note: r.skipped !== undefined ? `skipped: ${r.skipped}` : `error: ${r.error ?? "unknown"}` }),
           v: numbers(r)
         })
         noteOther(r.otherCpuPct, r.otherTop)
-        progress(`  ${(impl + " client").padEnd(16)} ${row.label.padEnd(44)} ${
+        progress(`  ${(impl + " client").padEnd(16)} ${r.label.padEnd(44)} ${
           r.ok
             ? `${fmt(r.rate)} msg/s  client ${fmt(r.clientUsPerMsg)} µs/msg ${fmt(r.clientCpuPct)}%  other ${fmt(r.otherCpuPct)}%`
             : r.skipped ?? `ERROR ${r.error ?? ""}`
         }`)
+      })
+      const code = await waitExit(child, clientRows.length * (opts.warmupMs + opts.windowMs + 10_000) + 20_000)
+      const missing = clientRows.filter((r) => !done.has(r.label))
+      if (missing.length > 0) {
+        const why = `client bench exited (${code ?? "killed"}): ${io.stderr().slice(-400)}`
+        for (const r of missing) record("clients", r.label, impl, { run, ok: false, note: `error: ${why}`, v: {} })
+        progress(`  ${impl} client: ${why}`)
       }
     }
   } finally {
@@ -635,15 +687,18 @@ const machine = (): Array<string> => {
   }
   return [
     `- Date: ${new Date().toISOString()}`,
-    `- Command: \`npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}\``,
+    `- Command: \`npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).map(quote).join(" ")}` : ""}\``,
     `- CPU: ${cpu}; ${os.cpus().length} cores; ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM; ${os.type()} ${os.release()}`,
     `- Node ${process.version}; ws ${pkgVersion("ws")}, bufferutil ${pkgVersion("bufferutil")}`,
     `- Pinning: ${canPin ? "load generator on CPU 0, server on CPU 1 (taskset)" : "none (taskset unavailable or < 2 cores)"}`,
     `- ${opts.runs} run(s); warm-up ${opts.warmupMs / 1000} s, window ${opts.windowMs / 1000} s; server order rotated every run; ` +
-    `re-measured up to ${opts.retries}× when other processes used > ${opts.maxOther * 100} % of a core`,
+    `re-measured up to ${opts.retries}× when other processes used > ${opts.maxOther * 100} % of a core ` +
+    `(budget left at the end: ${Math.max(0, opts.extraBudgetMs / 1000).toFixed(0)} s)`,
     `- Other processes' CPU, worst window: ${fmt(maxOther.pct)} % of a core${maxOther.top === "" ? "" : ` (busiest: ${maxOther.top})`}`
   ]
 }
+
+const quote = (arg: string): string => /^[\w.,:=\/-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, "'\\''")}'`
 
 const pkgVersion = (name: string): string => {
   try {
@@ -825,6 +880,7 @@ const main = async () => {
       await runClients(run)
     }
   }
+  await loadgen.stop()
   const md = report()
   process.stdout.write(md + "\n")
   mkdirSync(dirname(opts.out), { recursive: true })
