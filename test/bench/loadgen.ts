@@ -581,16 +581,28 @@ const runIdle = async (spec: Extract<Spec, { mode: "idle" }>, c: Common): Promis
   const warm = await openMany(c, 100, 50)
   const all = [...warm]
   try {
-    const rss0 = await stableRss(c.serverPid, c.settleMs)
+    // RSS after each of 5 batches; the least-squares slope is per connection. One GC that
+    // returns start-up garbage mid-way would ruin a before/after difference, less so a slope.
+    const points: Array<[number, number]> = [[0, await stableRss(c.serverPid, c.settleMs)]]
     const a = markStart(c.serverPid)
-    all.push(...(await openMany(c, spec.conns, 100)))
+    const batches = 5
+    let opened = 0
+    for (let i = 1; i <= batches; i++) {
+      const n = Math.round((spec.conns * i) / batches) - opened
+      all.push(...(await openMany(c, n, 100)))
+      opened += n
+      await sleep(Math.min(200, c.settleMs / 4))
+      points.push([opened, await stableRss(c.serverPid, c.settleMs / 2)])
+    }
     const b = markEnd(c.serverPid)
-    await sleep(Math.min(500, c.settleMs / 2))
-    const rss1 = await stableRss(c.serverPid, c.settleMs)
+    const mx = points.reduce((s, p) => s + p[0], 0) / points.length
+    const my = points.reduce((s, p) => s + p[1], 0) / points.length
+    const slope = points.reduce((s, p) => s + (p[0] - mx) * (p[1] - my), 0) /
+      points.reduce((s, p) => s + (p[0] - mx) ** 2, 0)
     let closed = 0
     for (const o of all) if (o.socket.destroyed) closed++
     if (closed > 0) return failed(spec, `${closed} idle connections were closed by the server`)
-    return result(spec, windowOf(a, b), spec.conns, 0, { kibPerConn: (rss1 - rss0) / spec.conns / 1024 })
+    return result(spec, windowOf(a, b), spec.conns, 0, { kibPerConn: slope / 1024 })
   } finally {
     for (const o of all) o.socket.destroy()
   }
