@@ -696,8 +696,12 @@ const machine = (): Array<string> => {
     `- Node ${process.version}; ws ${pkgVersion("ws")}, bufferutil ${pkgVersion("bufferutil")}`,
     `- Pinning: ${canPin ? "load generator on CPU 0, server on CPU 1 (taskset)" : "none (taskset unavailable or < 2 cores)"}`,
     `- ${opts.runs} run(s); warm-up ${opts.warmupMs / 1000} s, window ${opts.windowMs / 1000} s; server order rotated every run; ` +
-    `re-measured up to ${opts.retries}× when other processes used > ${opts.maxOther * 100} % of a core ` +
-    `(budget left at the end: ${Math.max(0, opts.extraBudgetMs / 1000).toFixed(0)} s)`,
+    (opts.retries > 0
+      ? `re-measured up to ${opts.retries}× when other processes used > ${opts.maxOther * 100} % of a core ` +
+        `(time budget for that left at the end: ${Math.max(0, opts.extraBudgetMs / 1000).toFixed(0)} s)`
+      : "no re-measurement"),
+    `- Servers, load generator and clients are separate \`node --import tsx\` processes; ` +
+    `the load generator reuses one mask key per connection and reads replies header-only`,
     `- Other processes' CPU, worst window: ${fmt(maxOther.pct)} % of a core${maxOther.top === "" ? "" : ` (busiest: ${maxOther.top})`}`
   ]
 }
