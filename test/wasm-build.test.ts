@@ -3,7 +3,7 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { describe, expect, it } from "vitest"
-import { buildWasm } from "../scripts/build-wasm.js"
+import { buildWasm } from "../src/wasm/build.js"
 import * as Codec from "../src/Codec.js"
 import { wasmBytes } from "../src/internal/wasmCodec.js"
 
