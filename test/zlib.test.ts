@@ -244,6 +244,7 @@ describe("Inflater", () => {
     expect(bytesOf(at(10_000)).length).toBe(10_000)
     expect(at(9_999)).toBe(InflateStatus.TooBig)
     expect(at(0)).toBe(InflateStatus.TooBig)
+    expect(bytesOf(at(Number.POSITIVE_INFINITY)).length).toBe(10_000)
     const i = js.inflater({ windowBits: 15, noContextTakeover: true })
     const pieces = split(payload, [100, 500])
     expect(i.push(pieces[0]!, false, 9_999)).toEqual(new Uint8Array(0))
