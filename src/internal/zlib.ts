@@ -4,9 +4,9 @@
  * Node has no public synchronous call that keeps a DEFLATE stream open, so
  * context takeover is expressed as a preset dictionary: every message is a
  * fresh raw DEFLATE stream whose dictionary is the history the peer also
- * holds (RFC 7692 §7.2.3 only needs the LZ77 window to carry over, which is
- * exactly what a dictionary provides; the bit stream itself restarts at
- * every message because each one ends byte-aligned after a sync flush).
+ * holds. Context takeover carries over only the LZ77 window, which is what
+ * a dictionary provides, and every message ends byte-aligned after a sync
+ * flush, so a new stream can start exactly where the last one stopped.
  *
  * - Compressor: the dictionary is only the last {@link DICTIONARY_BYTES} of
  *   what we sent (a sender may reference less than the agreed window), since
@@ -205,7 +205,7 @@ export const makeInflater = (params: InflateParams): Inflater => {
     if (!fin) {
       if (data.length === 0) return EMPTY
       if (pending === undefined || pending.length < total + TAIL.length) {
-        const grown = new Uint8Array(Math.max(total + TAIL.length, 2 * (pending?.length ?? 0), 1024))
+        const grown = Buffer.allocUnsafe(Math.max(total + TAIL.length, 2 * (pending?.length ?? 0), 1024))
         if (pending !== undefined) grown.set(pending.subarray(0, pendingLength))
         pending = grown
       }
@@ -220,7 +220,7 @@ export const makeInflater = (params: InflateParams): Inflater => {
       input.set(data)
     } else {
       if (pending.length < total + TAIL.length) {
-        const grown = new Uint8Array(total + TAIL.length)
+        const grown = Buffer.allocUnsafe(total + TAIL.length)
         grown.set(pending.subarray(0, pendingLength))
         pending = grown
       }
