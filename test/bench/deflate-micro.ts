@@ -39,10 +39,14 @@ const WINDOW_MS = arg("ms", 150)
 class StreamDeflater {
   private stream: zlib.DeflateRaw | undefined
   private chunks: Array<Buffer> = []
-  constructor(private readonly level: number, private readonly noContextTakeover: boolean) {}
+  constructor(
+    private readonly level: number,
+    private readonly noContextTakeover: boolean,
+    private readonly windowBits = 15
+  ) {}
   compress(data: Uint8Array): Promise<Buffer> {
     if (this.stream === undefined) {
-      this.stream = zlib.createDeflateRaw({ level: this.level, windowBits: 15 })
+      this.stream = zlib.createDeflateRaw({ level: this.level, windowBits: this.windowBits })
       this.stream.on("data", (c: Buffer) => this.chunks.push(c))
     }
     const stream = this.stream
@@ -67,10 +71,10 @@ class StreamDeflater {
 class StreamInflater {
   private stream: zlib.InflateRaw | undefined
   private chunks: Array<Buffer> = []
-  constructor(private readonly noContextTakeover: boolean) {}
+  constructor(private readonly noContextTakeover: boolean, private readonly windowBits = 15) {}
   decompress(data: Uint8Array): Promise<Buffer> {
     if (this.stream === undefined) {
-      this.stream = zlib.createInflateRaw({ windowBits: 15 })
+      this.stream = zlib.createInflateRaw({ windowBits: this.windowBits })
       this.stream.on("data", (c: Buffer) => this.chunks.push(c))
     }
     const stream = this.stream
@@ -171,8 +175,8 @@ const TOTAL = 256 * 1024
 const data = new Map(SIZES.map((size) => [size, jsonLikeMessages(size, TOTAL)]))
 
 /** What a peer sends: node's stream at level 6 (the zlib default), in order. */
-const peerPayloads = async (messages: ReadonlyArray<Uint8Array>, noContextTakeover: boolean) => {
-  const d = new StreamDeflater(6, noContextTakeover)
+const peerPayloads = async (messages: ReadonlyArray<Uint8Array>, noContextTakeover: boolean, windowBits = 15) => {
+  const d = new StreamDeflater(6, noContextTakeover, windowBits)
   const out: Array<Buffer> = []
   for (const m of messages) out.push(await d.compress(m))
   d.close()
@@ -205,10 +209,10 @@ const compressCases = (size: number): Array<Case> => {
 const decompressCases = async (size: number): Promise<Array<Case>> => {
   const msgs = data.get(size as 1024)!
   const out: Array<Case> = []
-  for (const nct of [false, true]) {
-    const ctx = nct ? "no takeover" : "takeover"
-    const payloads = await peerPayloads(msgs, nct)
-    const inf = js.inflater({ windowBits: 15, noContextTakeover: nct })
+  for (const [nct, bits] of [[false, 15], [true, 15], [false, 12]] as const) {
+    const ctx = `${nct ? "no takeover" : "takeover"}${bits === 15 ? "" : `, ${bits}-bit window`}`
+    const payloads = await peerPayloads(msgs, nct, bits)
+    const inf = js.inflater({ windowBits: bits, noContextTakeover: nct })
     out.push(
       makeCase(`ours, sync | (6) | ${ctx}`, size, (i) => {
         const r = inf.push(payloads[i % payloads.length]!, true, LIMIT)
@@ -216,7 +220,7 @@ const decompressCases = async (size: number): Promise<Array<Case>> => {
         return 0
       }, false, inf.free)
     )
-    const w = new StreamInflater(nct)
+    const w = new StreamInflater(nct, bits)
     out.push(makeCase(`ws-style stream, async | (6) | ${ctx}`, size, async (i) => {
       await w.decompress(payloads[i % payloads.length]!)
       return 0
