@@ -6,10 +6,11 @@
  * JSON-like messages of 1 KiB and 64 KiB cycling through 256 KiB of distinct
  * data. Prints markdown tables.
  *
- *   npx tsx test/bench/deflate-micro.ts [--rounds 7] [--ms 150] [--gc]
+ *   npx tsx test/bench/deflate-micro.ts [--rounds 7] [--ms 150] [--warm 50]
  *
  * Each figure is the median of `rounds` timed windows of `ms` milliseconds,
- * the cases interleaved round by round (the machine is shared: the spread
+ * the cases interleaved round by round, each window after `warm` ms of
+ * untimed run-in (the machine is shared: the spread
  * column shows min–max). "msgs per CPU-second" divides by the process's CPU
  * time (all threads, so the zlib thread pool counts for the async rows): it
  * is the cost per message, and stays meaningful on a loaded machine.
@@ -30,6 +31,7 @@ const arg = (name: string, fallback: number): number => {
 }
 const ROUNDS = arg("rounds", 7)
 const WINDOW_MS = arg("ms", 150)
+const WARM_MS = arg("warm", 50)
 
 // ---------------------------------------------------------------------------
 // ws's approach, written from its description: one stream per direction,
@@ -126,6 +128,10 @@ const makeCase = (
 ): Case => ({ name, run, async, bytesIn, rates: [], cpuRates: [], produced: 0, consumed: 0, ...(cleanup ? { cleanup } : {}) })
 
 const measure = async (c: Case, counter: { i: number }): Promise<void> => {
+  // Untimed run-in: the cases before this one changed the heap (V8 may have
+  // given pages back), and the first calls after that page-fault.
+  const w0 = performance.now()
+  while (performance.now() - w0 < WARM_MS) await c.run(counter.i++)
   const cpu0 = process.cpuUsage()
   const t0 = performance.now()
   let n = 0
@@ -397,7 +403,9 @@ const speedup = (cases: ReadonlyArray<Case>): void => {
 }
 
 const main = async () => {
-  console.log(`Node ${process.version}, zlib ${process.versions.zlib}; ${ROUNDS} rounds × ${WINDOW_MS} ms; compressor dictionary ${DICTIONARY_BYTES} bytes`)
+  console.log(
+    `Node ${process.version}, zlib ${process.versions.zlib}; ${ROUNDS} rounds × ${WINDOW_MS} ms (after ${WARM_MS} ms run-in); compressor dictionary ${DICTIONARY_BYTES} bytes`
+  )
   for (const size of SIZES) {
     const label = size === 1024 ? "1 KiB" : "64 KiB"
     const compress = compressCases(size)
