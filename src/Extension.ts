@@ -77,7 +77,7 @@ export interface Negotiated {
  * BestSpeed, as coder/websocket uses). Measured on JSON-like data with
  * `test/bench/deflate-micro.ts`: level 1 compresses 1 KiB messages about
  * 1.25× faster than level 6 (per-message setup dominates) and 64 KiB ones
- * about 3× faster, for output 11–18 % larger (ratio 3.7 vs 4.2 at 1 KiB with
+ * about 3× faster, for output 12–22 % larger (ratio 3.7 vs 4.2 at 1 KiB with
  * context takeover, 4.2 vs 5.2 at 64 KiB). CPU is the scarcer resource on a
  * server; users who pay per byte can ask for more.
  *
