@@ -8,7 +8,8 @@
  *
  * Window bits 8: zlib cannot compress raw DEFLATE with a 256-byte window
  * (deflateInit2 rejects it; Node silently uses 9, and `ws` inherits that,
- * so a `ws` peer that agreed to 8 actually compresses with 9). RFC 7692
+ * so a `ws` peer that agreed to 8 compresses with a 9-bit window, though
+ * zlib's matches then happen to stay within 250 bytes). RFC 7692
  * §7.1.2 lets a peer ask for 8, and a server that accepts
  * `server_max_window_bits=8` must answer with 8 or less. We honour 8 in both
  * roles: our compressor then runs zlib with strategy `Z_RLE`, whose matches
