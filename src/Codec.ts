@@ -13,6 +13,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { maskJs } from "./internal/mask.js"
 import { makeWasmCodec, wasmBytes } from "./internal/wasmCodec.js"
+import { makeDeflater, makeInflater } from "./internal/zlib.js"
 
 /**
  * Parameters of one compression direction, as negotiated (RFC 7692 §7.1).
@@ -139,12 +140,8 @@ export class Codec extends Context.Tag("effect-websocket/Codec")<Codec, Service>
 export const js: Service = {
   name: "js",
   mask: maskJs,
-  deflater: () => {
-    throw new Error("permessage-deflate is not implemented yet")
-  },
-  inflater: () => {
-    throw new Error("permessage-deflate is not implemented yet")
-  }
+  deflater: makeDeflater,
+  inflater: makeInflater
 }
 
 /**
