@@ -40,6 +40,11 @@ export type {
  *   which the socket is paused (default 1 MiB).
  * - `onPingReceived`: called for every ping; return `false` to skip the pong.
  * - `onPongReceived`: called for every pong.
+ * - `compression`: permessage-deflate (RFC 7692): `"disabled"` (the
+ *   default), `"context-takeover"` or `"no-context-takeover"`, or
+ *   `{ mode, level, threshold, serverMaxWindowBits, clientMaxWindowBits }`.
+ *   Messages under `threshold` bytes (128 when this side keeps its context,
+ *   else 512) go out uncompressed.
  *
  * @since 0.1.0
  * @category models

@@ -12,6 +12,9 @@ export * as Conn from "./Conn.js"
 export * as Errors from "./Errors.js"
 
 /** @since 0.1.0 */
+export * as Extension from "./Extension.js"
+
+/** @since 0.1.0 */
 export * as Frame from "./Frame.js"
 
 /** @since 0.1.0 */

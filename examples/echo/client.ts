@@ -7,7 +7,7 @@
  */
 import { NodeRuntime } from "@effect/platform-node"
 import * as Effect from "effect/Effect"
-import { codecLayer, echoClient, parseArgs } from "./echo.js"
+import { codecLayer, compressionMode, echoClient, parseArgs } from "./echo.js"
 
 const { options, positional } = parseArgs(process.argv.slice(2), ["compression", "codec", "read-limit"])
 
@@ -19,7 +19,10 @@ const main = Effect.gen(function*() {
   const readLimit = options.get("read-limit")
   let failed = false
   for (const url of positional) {
-    const result = yield* echoClient(url, { readLimit: readLimit === undefined ? undefined : Number(readLimit) })
+    const result = yield* echoClient(url, {
+      readLimit: readLimit === undefined ? undefined : Number(readLimit),
+      compression: compressionMode(options.get("compression"))
+    })
     if (result._tag === "Closed") {
       console.log(`${url} closed ${result.code}`)
     } else {

@@ -7,7 +7,7 @@ import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
 import * as Chunk from "effect/Chunk"
 import * as Http from "node:http"
-import { Codec, type CloseError, type MessageTooBig, StatusCode, WebSocket } from "../../src/index.js"
+import { Codec, type CloseError, type Extension, type MessageTooBig, WebSocket } from "../../src/index.js"
 
 /**
  * Echoes every message with its type, streaming it from `reader` into
@@ -130,4 +130,9 @@ export const codecLayer = (name: string | undefined): Layer.Layer<Codec.Codec> =
   throw new Error(`unknown codec ${name}`)
 }
 
-export const normalClosure = StatusCode.NormalClosure
+/** The compression mode named on the command line. */
+export const compressionMode = (name: string | undefined): Extension.CompressionMode => {
+  if (name === undefined) return "disabled"
+  if (name === "disabled" || name === "context-takeover" || name === "no-context-takeover") return name
+  throw new Error(`unknown compression mode ${name}`)
+}

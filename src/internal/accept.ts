@@ -16,9 +16,10 @@ import type * as Scope from "effect/Scope"
 import { Codec } from "../Codec.js"
 import type { Conn } from "../Conn.js"
 import { HandshakeError } from "../Errors.js"
+import * as Extension from "../Extension.js"
 import * as Handshake from "../Handshake.js"
 import * as conn from "./conn.js"
-import { type ConnOptions, connConfig } from "./options.js"
+import { compressionOptions, compressionSession, type ConnOptions, connConfig } from "./options.js"
 
 /** @internal */
 export interface AcceptOptions extends ConnOptions, Handshake.AcceptOptions {
@@ -85,6 +86,9 @@ export const accept = (
 ): Effect.Effect<Conn, HandshakeError, Scope.Scope | Codec> =>
   Effect.gen(function*() {
     const codec = yield* Codec
+    const compression = compressionOptions(options)
+    const invalid = Extension.checkOptions(compression)
+    if (invalid !== undefined) return yield* Effect.dieMessage(`invalid compression options: ${invalid}`)
     let upgrade: NodeUpgrade
     if (isServerRequest(request)) {
       const incoming = NodeHttpServerRequest.toIncomingMessage(request)
@@ -138,7 +142,8 @@ export const accept = (
     if (socket.destroyed || !socket.writable) {
       return yield* new HandshakeError({ message: "the connection closed during the handshake" })
     }
-    const extensions = ""
+    const deflate = Extension.negotiateServer(check.extensionOffers, compression)
+    const extensions = deflate?.header ?? ""
     socket.write(Handshake.acceptReply(acceptKey(check.key), check.subprotocol, extensions, options.headers))
     const s = socket as Partial<{ setNoDelay(noDelay: boolean): void; setTimeout(ms: number): void }>
     s.setNoDelay?.(true)
@@ -151,7 +156,7 @@ export const accept = (
         codec,
         subprotocol: check.subprotocol,
         extensions,
-        compression: undefined
+        compression: compressionSession("server", deflate?.negotiated, compression)
       })
     )
   }).pipe(Effect.withSpan("WebSocket.accept"))

@@ -285,7 +285,8 @@ export class ConnImpl implements Conn, FrameHandler {
     if (this.current === undefined) return true // discarding
     if (this.messageCompressed) {
       this.messageWireBytes += p.length
-      if (this.messageWireBytes > this.messageLimit + (this.messageLimit / 64) + 64) return this.tooBig()
+      // compressed input is bounded too: empty deflate blocks inflate to nothing but still cost
+      if (this.messageWireBytes > 2 * this.messageLimit + 4096) return this.tooBig()
     } else if (this.messageBytes + p.length > this.messageLimit) {
       return this.tooBig()
     }

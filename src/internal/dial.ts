@@ -15,10 +15,11 @@ import type * as Scope from "effect/Scope"
 import { Codec } from "../Codec.js"
 import type { Conn } from "../Conn.js"
 import { HandshakeError } from "../Errors.js"
+import * as Extension from "../Extension.js"
 import * as Handshake from "../Handshake.js"
 import { acceptKey } from "./accept.js"
 import * as conn from "./conn.js"
-import { type ConnOptions, connConfig } from "./options.js"
+import { compressionOptions, compressionSession, type ConnOptions, connConfig } from "./options.js"
 
 /** @internal */
 export interface DialOptions extends ConnOptions {
@@ -123,9 +124,12 @@ export const dial = (
       return yield* new HandshakeError({ message: `unexpected url scheme ${JSON.stringify(scheme)}` })
     }
     const secure = scheme === "wss:" || scheme === "https:"
+    const compression = compressionOptions(options)
+    const invalid = Extension.checkOptions(compression)
+    if (invalid !== undefined) return yield* Effect.dieMessage(`invalid compression options: ${invalid}`)
     const key = randomBytes(16).toString("base64")
     const protocols = options.subprotocols ?? []
-    const extensions = ""
+    const extensions = Extension.clientOffer(compression) ?? ""
     let headers: Array<readonly [string, string]>
     try {
       headers = Handshake.requestHeaders({
@@ -198,6 +202,12 @@ export const dial = (
       pending.socket = undefined
       return yield* new HandshakeError({ message: check.message, status: response.statusCode, headers: response.headers })
     }
+    const deflate = Extension.acceptResponse(check.extensions, compression)
+    if (deflate._tag === "Reject") {
+      socket.destroy()
+      pending.socket = undefined
+      return yield* new HandshakeError({ message: deflate.message, status: response.statusCode, headers: response.headers })
+    }
     const s = socket as Partial<{ setNoDelay(noDelay: boolean): void }>
     s.setNoDelay?.(true)
     const c = yield* conn.make(
@@ -208,7 +218,7 @@ export const dial = (
         codec,
         subprotocol: check.subprotocol,
         extensions: check.extensions,
-        compression: undefined
+        compression: compressionSession("client", deflate.negotiated, compression)
       })
     )
     pending.socket = undefined

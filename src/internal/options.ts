@@ -5,10 +5,16 @@
  */
 import * as Duration from "effect/Duration"
 import type * as Codec from "../Codec.js"
-import type { ConnConfig } from "./conn.js"
+import * as Extension from "../Extension.js"
+import type { CompressionSession, ConnConfig } from "./conn.js"
 
 /** @internal */
 export interface ConnOptions {
+  /**
+   * permessage-deflate: a mode, or the mode with its parameters. Default
+   * `"disabled"`.
+   */
+  readonly compression?: Extension.CompressionMode | Extension.CompressionOptions | undefined
   readonly readLimit?: number | undefined
   readonly closeTimeout?: Duration.DurationInput | undefined
   readonly maxBufferedBytes?: number | undefined
@@ -37,3 +43,17 @@ export const connConfig = (
   onPing: options.onPingReceived,
   onPong: options.onPongReceived
 })
+
+/** The compression options in their long form. */
+export const compressionOptions = (options: ConnOptions): Extension.CompressionOptions => {
+  const c = options.compression ?? "disabled"
+  return typeof c === "string" ? { mode: c } : c
+}
+
+/** The session for what was negotiated, if anything was. */
+export const compressionSession = (
+  role: "client" | "server",
+  negotiated: Extension.Negotiated | undefined,
+  options: Extension.CompressionOptions
+): CompressionSession | undefined =>
+  negotiated === undefined ? undefined : Extension.sessionParams(role, negotiated, options)
