@@ -9,13 +9,7 @@ import { Codec, WebSocket } from "../src/index.js"
 import type { Conn } from "../src/Conn.js"
 import { closePayload, connect, frame, rawServer } from "./util/raw.js"
 import { serve } from "./util/server.js"
-import { waitFor } from "./util/wait.js"
-
-/** Waits in real time until a fiber has armed a timer on the TestClock (effect-integration.md §4). */
-const armed = Effect.suspend(function loop(): Effect.Effect<void> {
-  return Effect.flatMap(TestClock.sleeps(), (sleeps) =>
-    sleeps.length > 0 ? Effect.void : Effect.zipRight(TestServices.provideLive(Effect.sleep("1 millis")), loop()))
-})
+import { armed, waitFor } from "./util/wait.js"
 
 describe("close handshake timeouts (TestClock)", () => {
   it.scoped("client: our close waits 5 s for the peer's close frame, then drops the connection", () =>

@@ -3,7 +3,6 @@ import * as Effect from "effect/Effect"
 import * as FiberSet from "effect/FiberSet"
 import * as Fiber from "effect/Fiber"
 import * as TestClock from "effect/TestClock"
-import * as TestServices from "effect/TestServices"
 import { createHash } from "node:crypto"
 import { readFileSync } from "node:fs"
 import * as Http from "node:http"
@@ -13,6 +12,7 @@ import { Codec, WebSocket } from "../src/index.js"
 import { echo } from "../examples/echo/echo.js"
 import { listen, serve } from "./util/server.js"
 import { rawServer } from "./util/raw.js"
+import { armed } from "./util/wait.js"
 
 const dialError = (url: string, options: WebSocket.DialOptions = {}) =>
   Effect.flip(WebSocket.dial(url, options)).pipe(Effect.provide(Codec.layerJs))
@@ -114,7 +114,7 @@ describe("dial", () => {
       )
       const port = (server.address() as Net.AddressInfo).port
       const fiber = yield* Effect.fork(dialError(`ws://127.0.0.1:${port}/`, { handshakeTimeout: "10 seconds" }))
-      while ((yield* TestClock.sleeps()).length === 0) yield* TestServices.provideLive(Effect.sleep("1 millis"))
+      yield* armed
       yield* TestClock.adjust("10 seconds")
       const error = yield* Fiber.join(fiber)
       expect(error.message).toMatch(/timed out/)

@@ -10,7 +10,6 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as TestClock from "effect/TestClock"
-import * as TestServices from "effect/TestServices"
 import { Codec, WebSocket } from "../src/index.js"
 import { echo } from "../examples/echo/echo.js"
 import * as CloseStatusClient from "../examples/close-status/client.js"
@@ -23,7 +22,7 @@ import * as WriteOnlyServer from "../examples/write-only/server.js"
 import { closePayload, connect, frame, rawServer, request, upgradeRequest } from "./util/raw.js"
 import { serve } from "./util/server.js"
 import { spawnTs } from "./util/spawn.js"
-import { waitFor } from "./util/wait.js"
+import { armed, waitFor } from "./util/wait.js"
 
 /** What the examples log, instead of the console. */
 const captureLogs = () => {
@@ -45,12 +44,6 @@ const start = <E, R>(layer: Layer.Layer<HttpServer.HttpServer | R, E>) =>
     const port = address._tag === "TcpAddress" ? address.port : 0
     return { port, url: `ws://127.0.0.1:${port}` }
   })
-
-/** Waits in real time until a fiber has armed a timer on the TestClock. */
-const armed = Effect.suspend(function loop(): Effect.Effect<void> {
-  return Effect.flatMap(TestClock.sleeps(), (sleeps) =>
-    sleeps.length > 0 ? Effect.void : Effect.zipRight(TestServices.provideLive(Effect.sleep("1 millis")), loop()))
-})
 
 const text = (payload: Uint8Array) => new TextDecoder().decode(payload)
 
