@@ -24,6 +24,9 @@ export * as FrameParser from "./FrameParser.js"
 export * as Json from "./Json.js"
 
 /** @since 0.1.0 */
+export * as Socket from "./Socket.js"
+
+/** @since 0.1.0 */
 export * as StatusCode from "./StatusCode.js"
 
 /** @since 0.1.0 */
