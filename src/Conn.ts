@@ -8,9 +8,14 @@
  * - Only the client masks. Masking never touches the caller's buffers.
  * - Reads and writes are independent: a blocked write never stops a read.
  * - Every frame is written in one synchronous step, so control frames slip
- *   between the frames of a fragmented message, never inside one.
+ *   between the frames of a fragmented message, never inside one. Frames
+ *   written in one turn of the event loop leave in one `writev`.
+ * - A close or a violation that arrives after whole messages is answered
+ *   once the application has read up to it (or after the close timeout), so
+ *   its replies to those messages still go out first.
  * - The connection's lifetime is the `Scope` it was opened in; closing the
- *   scope closes the transport (`closeNow`).
+ *   scope closes the transport (`closeNow`), after a 1001 close frame when
+ *   the scope was interrupted.
  *
  * @since 0.1.0
  */

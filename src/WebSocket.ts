@@ -102,6 +102,9 @@ export interface HandshakeResponse extends internalDial.HandshakeResponse {}
  *
  * Inside `NodeHttpServer`, keep the connection within the route (it ends
  * with the route's scope) and build the server with {@link prepareServer}.
+ * Use a route of an `HttpRouter` (routes are interruptible), or wrap a bare
+ * app in `Effect.interruptible`: server shutdown interrupts the handler,
+ * which closes the connection with 1001.
  *
  * @since 0.1.0
  * @category constructors
