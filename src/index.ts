@@ -3,6 +3,9 @@
  */
 
 /** @since 0.1.0 */
+export * as Browser from "./Browser.js"
+
+/** @since 0.1.0 */
 export * as Codec from "./Codec.js"
 
 /** @since 0.1.0 */
