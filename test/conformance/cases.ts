@@ -43,6 +43,7 @@ export type Step =
   | {
       readonly kind: "deflateSend"
       readonly build: (compress: (data: Uint8Array) => Promise<Uint8Array>) => Promise<ReadonlyArray<FrameSpec>>
+      readonly chop?: Chop
       readonly label?: string
     }
 

@@ -490,6 +490,8 @@ const wire = (): Array<Case> => {
     mk({ autobahn: false, eventsMs: 10_000, ...input, deflate: input.deflate ?? DEFAULT })
   const limit = 64 * KiB
   const json = jsonLike(8 * KiB, 30)
+  const utf8Text = encoder.encode("Größe über Straße, schön—€ “Mädchen” ".repeat(200))
+  const badUtf8Text = Uint8Array.from([...utf8Text.subarray(0, 3001), 0xed, 0xa0, 0x80, ...utf8Text.subarray(3001)])
   const atLimit = jsonLike(limit, 31)
   return [
     c({ id: "12.20.1", description: 'RFC 7692 §7.2.3.1: "Hello" compressed (f2 48 cd c9 c9 07 00).', steps: [send([deflated(Op.Text, HELLO)])], expect: echo([msgText("Hello")]) }),
@@ -628,6 +630,37 @@ const wire = (): Array<Case> => {
         "An uncompressed message in four 2 KiB frames, each its own write: the echo is compressed; when it comes in fragments, RSV1 is on the first only (RFC 7692 §6.1).",
       steps: [send(fragmentsOf(json, 2048, Op.Binary), "frame")],
       expect: echo([msgBinary(json)])
+    }),
+    c({
+      id: "12.20.21",
+      description: "A compressed message whose first frame (RSV1) is empty; the compressed data follows in continuations.",
+      steps: [built(async (compress) => [deflated(Op.Text, new Uint8Array(0), false), ...fragmentsOf(await compress(json), 1000, Op.Continuation)])],
+      expect: echo([msgText(json)])
+    }),
+    c({
+      id: "12.20.22",
+      description: "A compressed message in one frame without FIN, then an empty final continuation.",
+      steps: [built(async (compress) => [deflated(Op.Text, await compress(json), false), cont(new Uint8Array(0))])],
+      expect: echo([msgText(json)])
+    }),
+    c({
+      id: "12.20.23",
+      description: "A compressed message in frames of 1 byte, each its own write.",
+      steps: [{ kind: "deflateSend", chop: "frame", build: async (compress) => fragmentsRsv1(await compress(json.subarray(0, 2000)), 1, Op.Binary) }],
+      expect: echo([msgBinary(json.subarray(0, 2000))])
+    }),
+    c({
+      id: "12.20.24",
+      description:
+        "Compressed UTF-8 text full of 2- and 3-byte characters in frames of 64 bytes: the inflated pieces split characters anywhere.",
+      steps: [built(async (compress) => fragmentsRsv1(await compress(utf8Text), 64, Op.Text))],
+      expect: echo([msgText(utf8Text)])
+    }),
+    c({
+      id: "12.20.25",
+      description: "As 12.20.24 with one surrogate (ED A0 80) in the middle of the text: 1007.",
+      steps: [built(async (compress) => fragmentsRsv1(await compress(badUtf8Text), 64, Op.Text))],
+      expect: fail(1007)
     })
   ]
 }

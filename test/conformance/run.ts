@@ -274,7 +274,7 @@ const runSteps = async (conn: RawConn, steps: ReadonlyArray<Step>, deflate: Sess
         const p = peer()
         const frames = await s.build((data) => p.compress(data))
         if (peerCloseAt === undefined && frames.some((f) => f.opcode === Op.Close)) peerCloseAt = conn.now()
-        await conn.sendFrames(frames)
+        await conn.sendFrames(frames, s.chop)
         break
       }
     }
