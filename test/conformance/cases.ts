@@ -7,8 +7,11 @@
  * the peer playing the server (against a client target, frames unmasked).
  * Ids name the Autobahn case mirrored; `autobahn: false` marks our own.
  */
+import type { Agreed, Params } from "./deflate.js"
+import { deflateCases } from "./deflateCases.js"
 import type { HttpHead, RequestShape } from "./peer.js"
 import { switchingProtocols } from "./peer.js"
+import type { DeflateConfig } from "./targets.js"
 import { acceptKey, bytes, closePayload, hex, isValidUtf8, Op } from "./wire.js"
 import type { Chop } from "./peer.js"
 import type { FrameSpec } from "./wire.js"
@@ -30,6 +33,46 @@ export type Step =
   | { readonly kind: "waitEvents"; readonly count: number; readonly ms: number }
   /** Send `count` messages one at a time, each after the previous echo. */
   | { readonly kind: "roundtrips"; readonly count: number; readonly opcode: number; readonly payload: Uint8Array }
+  /**
+   * permessage-deflate: send each message compressed by the peer (unless
+   * `compressed: false`), its payload cut into frames of `fragment` bytes
+   * (0: one frame), each after the previous echo.
+   */
+  | { readonly kind: "deflateRoundtrips"; readonly messages: ReadonlyArray<DataMessage>; readonly fragment: number }
+  /** permessage-deflate: send the frames `build` makes with the peer's compressor (which keeps its context). */
+  | {
+      readonly kind: "deflateSend"
+      readonly build: (compress: (data: Uint8Array) => Promise<Uint8Array>) => Promise<ReadonlyArray<FrameSpec>>
+      readonly chop?: Chop
+      readonly label?: string
+    }
+
+export interface DataMessage {
+  readonly type: "text" | "binary"
+  readonly data: Uint8Array
+  /** Default true. */
+  readonly compressed?: boolean
+}
+
+/**
+ * permessage-deflate in a case (categories 12 and 13). The peer compresses
+ * with the agreed parameters of its side and checks every frame of the
+ * target's against the agreed parameters of the target's side.
+ */
+export interface DeflateSetup {
+  /** The target's configuration: the server's (server role), or what the client offers (client role). */
+  readonly target: DeflateConfig
+  /** Server role: the peer's offers; several strings are several header lines. */
+  readonly offer?: string | ReadonlyArray<string>
+  /** Client role: the raw server's Sec-WebSocket-Extensions for the client's offer; undefined declines. */
+  readonly respond?: (offer: Params) => string | undefined
+  /** Whether the extension must be agreed (false: declined; undefined: either). */
+  readonly negotiated: boolean | undefined
+  /** More requirements on the agreement; returns what is wrong. */
+  readonly check?: (a: Agreed) => string | undefined
+  /** Every data message the target sends must be compressed (it runs with threshold 0). */
+  readonly allCompressed?: boolean
+}
 
 export type ExpectedEvent =
   | { readonly kind: "message"; readonly type: "text" | "binary"; readonly data: Uint8Array }
@@ -87,6 +130,8 @@ export interface Case {
   readonly subprotocols?: ReadonlyArray<string>
   /** How long to wait for the expected events (default 5 s). */
   readonly eventsMs?: number
+  /** permessage-deflate; undefined: the target runs without it. */
+  readonly deflate?: DeflateSetup
 }
 
 export const DEFAULT_READ_LIMIT = 1 << 20
@@ -109,7 +154,9 @@ export const categoryNames: Readonly<Record<string, string>> = {
   "6": "UTF-8 handling",
   "7": "Close handling",
   "9": "Limits/performance",
-  "10": "Auto-fragmentation"
+  "10": "Auto-fragmentation",
+  "12": "Compression data",
+  "13": "Compression params"
 }
 
 // ---------------------------------------------------------------------------
@@ -117,46 +164,46 @@ export const categoryNames: Readonly<Record<string, string>> = {
 
 const both: ReadonlyArray<Role> = ["server", "client"]
 
-const text = (payload: Uint8Array | string, fin = true): FrameSpec => ({ opcode: Op.Text, payload, fin })
-const binary = (payload: Uint8Array | string, fin = true): FrameSpec => ({ opcode: Op.Binary, payload, fin })
-const cont = (payload: Uint8Array | string, fin = true): FrameSpec => ({ opcode: Op.Continuation, payload, fin })
-const ping = (payload: Uint8Array | string = ""): FrameSpec => ({ opcode: Op.Ping, payload })
+export const text = (payload: Uint8Array | string, fin = true): FrameSpec => ({ opcode: Op.Text, payload, fin })
+export const binary = (payload: Uint8Array | string, fin = true): FrameSpec => ({ opcode: Op.Binary, payload, fin })
+export const cont = (payload: Uint8Array | string, fin = true): FrameSpec => ({ opcode: Op.Continuation, payload, fin })
+export const ping = (payload: Uint8Array | string = ""): FrameSpec => ({ opcode: Op.Ping, payload })
 const pong = (payload: Uint8Array | string = ""): FrameSpec => ({ opcode: Op.Pong, payload })
 const close = (code?: number, reason: Uint8Array | string = ""): FrameSpec => ({
   opcode: Op.Close,
   payload: closePayload(code, reason)
 })
 
-const send = (frames: ReadonlyArray<FrameSpec>, chop?: Chop, label?: string): Step => {
+export const send = (frames: ReadonlyArray<FrameSpec>, chop?: Chop, label?: string): Step => {
   const s: { kind: "send"; frames: ReadonlyArray<FrameSpec>; chop?: Chop; label?: string } = { kind: "send", frames }
   if (chop !== undefined) s.chop = chop
   if (label !== undefined) s.label = label
   return s
 }
 
-const msgText = (data: Uint8Array | string): ExpectedEvent => ({ kind: "message", type: "text", data: bytes(data) })
-const msgBinary = (data: Uint8Array | string): ExpectedEvent => ({ kind: "message", type: "binary", data: bytes(data) })
-const gotPong = (data: Uint8Array | string = ""): ExpectedEvent => ({ kind: "pong", data: bytes(data) })
+export const msgText = (data: Uint8Array | string): ExpectedEvent => ({ kind: "message", type: "text", data: bytes(data) })
+export const msgBinary = (data: Uint8Array | string): ExpectedEvent => ({ kind: "message", type: "binary", data: bytes(data) })
+export const gotPong = (data: Uint8Array | string = ""): ExpectedEvent => ({ kind: "pong", data: bytes(data) })
 
 /** `closeCode` "empty": the echo is a close frame without a payload. */
-const echo = (events: ReadonlyArray<ExpectedEvent>, closeCode: number | "empty" = 1000): Expect => ({
+export const echo = (events: ReadonlyArray<ExpectedEvent>, closeCode: number | "empty" = 1000): Expect => ({
   kind: "echo",
   events,
   closeCode: closeCode === "empty" ? undefined : closeCode
 })
-const fail = (code: number, events: ReadonlyArray<ExpectedEvent> = [], when: { before?: string; notBefore?: string } = {}): Expect => ({
+export const fail = (code: number, events: ReadonlyArray<ExpectedEvent> = [], when: { before?: string; notBefore?: string } = {}): Expect => ({
   kind: "fail",
   events,
   code,
   ...when
 })
 
-interface CaseInput extends Omit<Case, "category" | "roles" | "autobahn"> {
+export interface CaseInput extends Omit<Case, "category" | "roles" | "autobahn"> {
   readonly roles?: ReadonlyArray<Role>
   readonly autobahn?: boolean
 }
 
-const mk = (c: CaseInput): Case => ({
+export const mk = (c: CaseInput): Case => ({
   ...c,
   category: c.id.split(".")[0] ?? "",
   roles: c.roles ?? both,
@@ -170,7 +217,7 @@ const repeat = (pattern: string, size: number): Uint8Array => {
 }
 const filled = (byte: number, size: number): Uint8Array => new Uint8Array(size).fill(byte)
 
-const sizeName = (n: number): string =>
+export const sizeName = (n: number): string =>
   n >= MiB && n % MiB === 0 ? `${n / MiB} MiB` : n >= KiB && n % KiB === 0 ? `${n / KiB} KiB` : `${n} B`
 
 // ---------------------------------------------------------------------------
@@ -1090,8 +1137,9 @@ const handshakeClient = (): Array<Case> => {
   ]
 }
 
-/** Every case, in catalogue order. */
-export const allCases: ReadonlyArray<Case> = [
+/** Every case, in catalogue order (built on first use: deflateCases.ts imports this module). */
+let all: ReadonlyArray<Case> | undefined
+const allCases = (): ReadonlyArray<Case> => (all ??= [
   ...handshakeServer(),
   ...handshakeClient(),
   ...framing(),
@@ -1102,7 +1150,8 @@ export const allCases: ReadonlyArray<Case> = [
   ...utf8(),
   ...closing(),
   ...limits(),
-  ...autoFragmentation()
-]
+  ...autoFragmentation(),
+  ...deflateCases()
+])
 
-export const casesFor = (role: Role): ReadonlyArray<Case> => allCases.filter((c) => c.roles.includes(role))
+export const casesFor = (role: Role): ReadonlyArray<Case> => allCases().filter((c) => c.roles.includes(role))

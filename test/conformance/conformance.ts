@@ -3,18 +3,30 @@
  * is its own test, run concurrently, and the table is printed at the end.
  */
 import { afterAll, describe, expect, it } from "vitest"
-import type { Role } from "./cases.js"
+import type { Case, Role } from "./cases.js"
 import { casesFor } from "./cases.js"
 import type { Verdict } from "./run.js"
 import { formatReport, runCase, ServerPool } from "./suite.js"
 import { selectedTargets } from "./targets.js"
 
+/** Every n-th case of each category, in catalogue order. */
+const sample = (cases: ReadonlyArray<Case>, every: number): ReadonlyArray<Case> => {
+  if (every <= 1) return cases
+  const seen = new Map<string, number>()
+  return cases.filter((c) => {
+    const k = seen.get(c.category) ?? 0
+    seen.set(c.category, k + 1)
+    return k % every === 0
+  })
+}
+
 export const defineConformance = async (role: Role): Promise<void> => {
-  const cases = casesFor(role)
-  const order = new Map(cases.map((c, i) => [c.id, i]))
   for (const target of selectedTargets()) {
+    const cases = sample(casesFor(role), target.sampleEvery ?? 1)
+    const order = new Map(cases.map((c, i) => [c.id, i]))
     const unavailable = await target.unavailable()
-    describe(`${role} role, target ${target.name}`, () => {
+    const sampled = (target.sampleEvery ?? 1) > 1 ? `, every ${target.sampleEvery}th case of each category` : ""
+    describe(`${role} role, target ${target.name}${sampled}`, () => {
       if (unavailable !== undefined) {
         it.skip(`skipped: ${unavailable}`, () => {})
         return

@@ -4,11 +4,13 @@
  * Server role: the peer dials the target's URL as a client.
  * Client role: the peer listens as a raw server and the client target dials it.
  */
-import type { Case, ExpectedEvent, Role, Step } from "./cases.js"
+import type { Case, DataMessage, ExpectedEvent, Role, Step } from "./cases.js"
 import { DEFAULT_READ_LIMIT } from "./cases.js"
+import type { Agreed } from "./deflate.js"
+import { agreed as agreement, checkResponse, describeAgreed, parseElements, PeerDeflater, readOffer, readParams, TargetInflater } from "./deflate.js"
 import type { HttpHead } from "./peer.js"
 import { dialRaw, listenRaw, RawConn, switchingProtocols } from "./peer.js"
-import type { ClientTarget } from "./targets.js"
+import type { ClientResult, ClientTarget } from "./targets.js"
 import { acceptKey, closePayload, encodeFrame, equalBytes, isValidUtf8, Op, preview } from "./wire.js"
 import type { FrameSpec, ReceivedFrame } from "./wire.js"
 
@@ -43,6 +45,30 @@ interface CloseSeen {
   readonly t: number
 }
 
+/**
+ * permessage-deflate as agreed for one connection: the peer's compressor,
+ * and the limits the target's frames are held to.
+ */
+interface Session {
+  readonly peer: PeerDeflater
+  /** Undefined when the extension was not agreed: then no RSV bit is allowed. */
+  readonly target: { readonly windowBits: number; readonly noContextTakeover: boolean } | undefined
+  readonly allCompressed: boolean
+}
+
+/** The peer's side and the target's side of an agreement. */
+const session = (a: Agreed | undefined, peerIsServer: boolean, allCompressed: boolean): Session => {
+  if (a === undefined) return { peer: new PeerDeflater(15, false), target: undefined, allCompressed: false }
+  const server = { windowBits: a.serverMaxWindowBits, noContextTakeover: a.serverNoContextTakeover }
+  const client = { windowBits: a.clientMaxWindowBits, noContextTakeover: a.clientNoContextTakeover }
+  const peer = peerIsServer ? server : client
+  return {
+    peer: new PeerDeflater(peer.windowBits, peer.noContextTakeover),
+    target: peerIsServer ? client : server,
+    allCompressed
+  }
+}
+
 interface Analysis {
   readonly events: ReadonlyArray<Observed>
   readonly close: CloseSeen | undefined
@@ -50,13 +76,21 @@ interface Analysis {
   readonly problems: ReadonlyArray<string>
 }
 
-/** Reassembles the target's frames and checks each against RFC 6455 §5. */
-const analyse = (conn: RawConn, role: Role): Analysis => {
+/**
+ * Reassembles the target's frames and checks each against RFC 6455 §5 and,
+ * with permessage-deflate agreed, RFC 7692 §6–7: RSV1 only on the first
+ * frame of a data message, compressed messages inflate (node:zlib) within
+ * the agreed window and context rules.
+ */
+const analyse = (conn: RawConn, role: Role, deflate?: Session): Analysis => {
   const problems: Array<string> = []
   const events: Array<Observed> = []
   let close: CloseSeen | undefined
   let tcp: Analysis["tcp"]
-  let message: { type: "text" | "binary"; parts: Array<Uint8Array> } | undefined
+  let message: { type: "text" | "binary"; parts: Array<Uint8Array>; compressed: boolean } | undefined
+  const agreed = deflate?.target
+  const inflater = agreed === undefined ? undefined : new TargetInflater(agreed.windowBits, agreed.noContextTakeover)
+  let messages = 0
   const seen = (f: ReceivedFrame): string => `frame opcode ${f.opcode}`
   for (const e of conn.events) {
     if (e.kind !== "frame") {
@@ -69,7 +103,12 @@ const analyse = (conn: RawConn, role: Role): Analysis => {
       continue
     }
     if (f.masked !== (role === "client")) problems.push(`${seen(f)} ${f.masked ? "masked by a server" : "unmasked by a client"}`)
-    if (f.rsv !== 0) problems.push(`${seen(f)} with RSV bits ${f.rsv} (no extension negotiated)`)
+    if (f.rsv !== 0) {
+      const first = f.opcode === Op.Text || f.opcode === Op.Binary
+      if (agreed === undefined) problems.push(`${seen(f)} with RSV bits ${f.rsv} (no extension negotiated)`)
+      else if (f.rsv !== 4) problems.push(`${seen(f)} with RSV bits ${f.rsv} (only RSV1 is permessage-deflate's)`)
+      else if (!first) problems.push(`${seen(f)} with RSV1 (${f.opcode >= 8 ? "control frames are never compressed" : "only a message's first frame carries it"}, RFC 7692 §6)`)
+    }
     if (f.opcode >= 8) {
       if (!f.fin) problems.push(`fragmented control ${seen(f)}`)
       if (f.payload.length > 125) problems.push(`control ${seen(f)} of ${f.payload.length} bytes`)
@@ -78,7 +117,7 @@ const analyse = (conn: RawConn, role: Role): Analysis => {
       case Op.Text:
       case Op.Binary:
         if (message !== undefined) problems.push("new data frame inside a fragmented message")
-        message = { type: f.opcode === Op.Text ? "text" : "binary", parts: [f.payload] }
+        message = { type: f.opcode === Op.Text ? "text" : "binary", parts: [f.payload], compressed: agreed !== undefined && (f.rsv & 4) !== 0 }
         break
       case Op.Continuation:
         if (message === undefined) problems.push("continuation frame with no message")
@@ -106,13 +145,23 @@ const analyse = (conn: RawConn, role: Role): Analysis => {
         continue
     }
     if (f.fin && message !== undefined) {
-      const data = message.parts.length === 1 ? (message.parts[0] ?? new Uint8Array(0)) : Buffer.concat(message.parts)
+      let data: Uint8Array = message.parts.length === 1 ? (message.parts[0] ?? new Uint8Array(0)) : Buffer.concat(message.parts)
+      messages++
+      if (message.compressed && inflater !== undefined) {
+        const out = inflater.inflate(data)
+        if (typeof out === "string") problems.push(`compressed message ${messages} does not inflate: ${out}`)
+        else data = out
+      } else if (deflate?.allCompressed === true) {
+        problems.push(`message ${messages} (${data.length} bytes) sent uncompressed though the target's threshold is 0`)
+      }
       if (message.type === "text" && !isValidUtf8(data)) problems.push("text message is not valid UTF-8")
       events.push({ kind: "message", type: message.type, data, step: e.step })
       message = undefined
     }
   }
   if (conn.parseError !== undefined) problems.push(`unparseable bytes: ${conn.parseError}`)
+  const window = inflater?.windowProblem()
+  if (window !== undefined) problems.push(window)
   return { events, close, tcp, problems }
 }
 
@@ -154,11 +203,29 @@ const tcpEnded = (conn: RawConn): boolean => conn.tcpEnded
 
 const expectedCount = (c: Case): number => (c.expect.kind === "echo" || c.expect.kind === "fail" ? c.expect.events.length : 0)
 
-const runSteps = async (conn: RawConn, steps: ReadonlyArray<Step>): Promise<Driven> => {
+/** A data message as frames: compressed by the peer unless it says otherwise, its payload cut into `fragment`-byte frames. */
+const dataFrames = async (peer: PeerDeflater, m: DataMessage, fragment: number): Promise<Array<FrameSpec>> => {
+  const compressed = m.compressed !== false
+  const payload = compressed ? await peer.compress(m.data) : m.data
+  const size = fragment > 0 ? fragment : Math.max(1, payload.length)
+  const out: Array<FrameSpec> = []
+  for (let at = 0; at === 0 || at < payload.length; at += size) {
+    const fin = at + size >= payload.length
+    const part = payload.subarray(at, at + size)
+    out.push(at === 0 ? { opcode: m.type === "text" ? Op.Text : Op.Binary, payload: part, fin, rsv: compressed ? 4 : 0 } : { opcode: Op.Continuation, payload: part, fin })
+  }
+  return out
+}
+
+const runSteps = async (conn: RawConn, steps: ReadonlyArray<Step>, deflate: Session | undefined): Promise<Driven> => {
   const labels = new Map<string, number>()
   steps.forEach((s, i) => {
-    if ((s.kind === "send" || s.kind === "slice") && s.label !== undefined) labels.set(s.label, i)
+    if ((s.kind === "send" || s.kind === "slice" || s.kind === "deflateSend") && s.label !== undefined) labels.set(s.label, i)
   })
+  const peer = (): PeerDeflater => {
+    if (deflate === undefined) throw new Error("a deflate step in a case without permessage-deflate")
+    return deflate.peer
+  }
   let peerCloseAt: number | undefined
   const encoded = new Map<FrameSpec, Uint8Array>()
   for (let i = 0; i < steps.length; i++) {
@@ -195,6 +262,21 @@ const runSteps = async (conn: RawConn, steps: ReadonlyArray<Step>): Promise<Driv
           if (!ok || closeArrived(conn) || tcpEnded(conn)) break
         }
         break
+      case "deflateRoundtrips":
+        for (const m of s.messages) {
+          const before = countEvents(conn)
+          await conn.sendFrames(await dataFrames(peer(), m, s.fragment))
+          const ok = await conn.waitFor(() => countEvents(conn) > before || closeArrived(conn) || tcpEnded(conn), CLOSE_MS)
+          if (!ok || closeArrived(conn) || tcpEnded(conn)) break
+        }
+        break
+      case "deflateSend": {
+        const p = peer()
+        const frames = await s.build((data) => p.compress(data))
+        if (peerCloseAt === undefined && frames.some((f) => f.opcode === Op.Close)) peerCloseAt = conn.now()
+        await conn.sendFrames(frames, s.chop)
+        break
+      }
     }
   }
   conn.step = steps.length
@@ -206,8 +288,8 @@ const runSteps = async (conn: RawConn, steps: ReadonlyArray<Step>): Promise<Driv
  * for, and judges. `serverSide` is true when the peer plays the server (it
  * then closes TCP itself once the close handshake is done).
  */
-const driveAndJudge = async (conn: RawConn, c: Case, role: Role, problems: Array<string>): Promise<Analysis> => {
-  const driven = await runSteps(conn, c.steps)
+const driveAndJudge = async (conn: RawConn, c: Case, role: Role, problems: Array<string>, deflate?: Session): Promise<Analysis> => {
+  const driven = await runSteps(conn, c.steps, deflate)
   let peerCloseAt = driven.peerCloseAt
   const expect = c.expect
   if (expect.kind === "echo") {
@@ -220,15 +302,16 @@ const driveAndJudge = async (conn: RawConn, c: Case, role: Role, problems: Array
   } else if (expect.kind === "fail") {
     await conn.waitFor(() => closeArrived(conn) || tcpEnded(conn), CLOSE_MS)
     // Answer the target's close like a conforming peer, so that it may close TCP.
-    const a = analyse(conn, role)
+    const a = analyse(conn, role, deflate)
     if (a.close !== undefined && peerCloseAt === undefined && !tcpEnded(conn)) {
       await conn.sendFrames([{ opcode: Op.Close, payload: closePayload(a.close.code) }])
     }
   }
   if (role === "server") await conn.waitFor(() => tcpEnded(conn), CLOSE_MS)
   else conn.end() // the server closes TCP first (RFC 6455 §7.1.1)
+  deflate?.peer.close()
 
-  const a = analyse(conn, role)
+  const a = analyse(conn, role, deflate)
   problems.push(...a.problems)
   const events = expect.kind === "echo" && expect.ignoreMessages ? a.events.filter((e) => e.kind !== "message") : a.events
   if (expect.kind === "echo") {
@@ -277,15 +360,43 @@ const summarise = (a: Analysis | undefined, extra = ""): string => {
 
 const tokens = (v: string | undefined): Array<string> => (v ?? "").split(",").map((s) => s.trim().toLowerCase())
 
+/** The case's own demands on the agreement (or on the lack of one). */
+const judgeAgreement = (c: Case, a: Agreed | undefined, problems: Array<string>): void => {
+  const d = c.deflate
+  if (d === undefined) return
+  if (d.negotiated === true && a === undefined) problems.push("permessage-deflate was not agreed")
+  if (d.negotiated === false && a !== undefined) problems.push(`permessage-deflate was agreed (${describeAgreed(a)}) where it must be declined`)
+  const why = a === undefined ? undefined : d.check?.(a)
+  if (why !== undefined) problems.push(why)
+}
+
 // ---------------------------------------------------------------------------
 // Server role
+
+/** The case's offers as header lines of the request. */
+const offerLines = (c: Case): ReadonlyArray<string> => {
+  const o = c.deflate?.offer
+  return o === undefined ? [] : typeof o === "string" ? [o] : o
+}
 
 export const runServerCase = async (c: Case, url: string): Promise<Verdict> => {
   const started = performance.now()
   const problems: Array<string> = []
   let analysis: Analysis | undefined
   let extra = ""
-  const hs = await dialRaw(url, c.request ?? {})
+  const lines = offerLines(c)
+  const shape = c.request ?? {}
+  const [firstOffer, ...moreOffers] = lines
+  const hs = await dialRaw(
+    url,
+    firstOffer === undefined
+      ? shape
+      : {
+          ...shape,
+          headers: { ...shape.headers, "Sec-WebSocket-Extensions": firstOffer },
+          extraLines: [...(shape.extraLines ?? []), ...moreOffers.map((o) => `Sec-WebSocket-Extensions: ${o}`)]
+        }
+  )
   try {
     const res = hs.response
     if (c.expect.kind === "http") {
@@ -304,9 +415,19 @@ export const runServerCase = async (c: Case, url: string): Promise<Verdict> => {
       if (res.headers["sec-websocket-accept"] !== acceptKey(hs.key)) problems.push("wrong Sec-WebSocket-Accept")
       if (!tokens(res.headers["upgrade"]).includes("websocket")) problems.push("101 without Upgrade: websocket")
       if (!tokens(res.headers["connection"]).includes("upgrade")) problems.push("101 without Connection: Upgrade")
-      if (res.headers["sec-websocket-extensions"] !== undefined) problems.push("an extension was negotiated unasked")
+      const ext = res.headers["sec-websocket-extensions"]
+      let deflate: Session | undefined
+      if (c.deflate === undefined) {
+        if (ext !== undefined) problems.push("an extension was negotiated unasked")
+      } else {
+        const r = checkResponse(lines.join(", "), ext)
+        problems.push(...r.problems)
+        judgeAgreement(c, r.agreed, problems)
+        extra = r.agreed === undefined ? "declined" : describeAgreed(r.agreed)
+        deflate = session(r.agreed, false, c.deflate.allCompressed === true)
+      }
       if (res.headers["sec-websocket-protocol"] !== undefined) problems.push("a subprotocol was selected unasked")
-      analysis = await driveAndJudge(hs.conn, c, "server", problems)
+      analysis = await driveAndJudge(hs.conn, c, "server", problems, deflate)
     }
   } finally {
     hs.socket.destroy()
@@ -358,15 +479,33 @@ export const runClientCase = async (c: Case, client: ClientTarget): Promise<Verd
   let resolveConn: (conn: RawConn) => void = () => {}
   const connP = new Promise<RawConn>((resolve) => (resolveConn = resolve))
   let handled = false
+  let agreed: Agreed | undefined
   const server = await listenRaw((h) => {
     if (handled) return void h.socket.destroy()
     handled = true
     problems.push(...checkRequest(h.request, c.subprotocols ?? []))
     if (h.early.length > 0) problems.push("client sent bytes before the 101")
-    resolveConn(h.respond((c.response ?? ((r: HttpHead) => switchingProtocols(r)))(h.request)))
+    let ext: string | undefined
+    if (c.deflate !== undefined) {
+      const offer = readOffer(h.request.headers["sec-websocket-extensions"])
+      if (typeof offer === "string") problems.push(`the client's offer: ${offer}`)
+      else {
+        ext = c.deflate.respond?.(offer)
+        const element = ext === undefined ? undefined : parseElements(ext)[0]
+        const params = element === undefined ? undefined : readParams(element, "response")
+        // Only well-formed responses make an agreement (the others must be refused).
+        if (params !== undefined && typeof params !== "string") agreed = agreement(offer, params)
+      }
+    }
+    const extLines = ext === undefined ? [] : [`Sec-WebSocket-Extensions: ${ext}`]
+    resolveConn(h.respond((c.response ?? ((r: HttpHead) => switchingProtocols(r, extLines)))(h.request)))
   })
-  const opts = { readLimit: c.readLimit ?? DEFAULT_READ_LIMIT, subprotocols: c.subprotocols ?? [] }
-  const runP = client.run(server.url, opts).catch((e: unknown) => ({ closeCode: undefined, error: String(e), opened: false }) as const)
+  const opts = {
+    readLimit: c.readLimit ?? DEFAULT_READ_LIMIT,
+    subprotocols: c.subprotocols ?? [],
+    ...(c.deflate === undefined ? {} : { compression: c.deflate.target })
+  }
+  const runP = client.run(server.url, opts).catch((e: unknown): ClientResult => ({ closeCode: undefined, error: String(e), opened: false }))
   let extra = ""
   try {
     const conn = await within(connP, CLIENT_END_MS)
@@ -386,11 +525,20 @@ export const runClientCase = async (c: Case, client: ClientTarget): Promise<Verd
         if (result.error === undefined) problems.push("client reported no handshake error")
       }
     } else {
-      analysis = await driveAndJudge(conn, c, "client", problems)
+      const deflate = c.deflate === undefined ? undefined : session(agreed, true, c.deflate.allCompressed === true)
+      if (c.deflate !== undefined) judgeAgreement(c, agreed, problems)
+      analysis = await driveAndJudge(conn, c, "client", problems, deflate)
       const result = await within(runP, CLIENT_END_MS)
       if (result === undefined) problems.push("client run did not end after the close")
       else {
         extra = `client saw ${result.closeCode ?? "no code"}`
+        if (c.deflate !== undefined) {
+          extra += agreed === undefined ? ", declined" : `, ${describeAgreed(agreed)}`
+          const reported = (result.extensions ?? "").includes("permessage-deflate")
+          if (result.opened && reported !== (agreed !== undefined)) {
+            problems.push(`client reports extensions "${result.extensions ?? ""}"${agreed === undefined ? " though none was agreed" : ""}`)
+          }
+        }
         const want =
           c.expect.kind === "echo"
             ? (c.expect.closeCode ?? 1005)

@@ -6,18 +6,19 @@ import type { Case, Role } from "./cases.js"
 import { categoryNames, DEFAULT_READ_LIMIT } from "./cases.js"
 import type { Verdict } from "./run.js"
 import { runClientCase, runServerCase } from "./run.js"
-import type { ServerHandle, ServerTarget, Target } from "./targets.js"
+import type { DeflateConfig, ServerHandle, ServerTarget, Target } from "./targets.js"
 
-/** Echo servers started on demand, one per read limit, stopped together. */
+/** Echo servers started on demand, one per read limit and compression setting, stopped together. */
 export class ServerPool {
-  private readonly started = new Map<number, Promise<ServerHandle>>()
+  private readonly started = new Map<string, Promise<ServerHandle>>()
   constructor(private readonly target: ServerTarget) {}
 
-  url(readLimit: number): Promise<string> {
-    let h = this.started.get(readLimit)
+  url(readLimit: number, compression?: DeflateConfig): Promise<string> {
+    const key = `${readLimit} ${JSON.stringify(compression ?? null)}`
+    let h = this.started.get(key)
     if (h === undefined) {
-      h = this.target.start({ readLimit })
-      this.started.set(readLimit, h)
+      h = this.target.start(compression === undefined ? { readLimit } : { readLimit, compression })
+      this.started.set(key, h)
     }
     return h.then((s) => s.url)
   }
@@ -32,7 +33,7 @@ export class ServerPool {
 export const runCase = async (target: Target, role: Role, c: Case, pool: ServerPool): Promise<Verdict> => {
   try {
     return role === "server"
-      ? await runServerCase(c, await pool.url(c.readLimit ?? DEFAULT_READ_LIMIT))
+      ? await runServerCase(c, await pool.url(c.readLimit ?? DEFAULT_READ_LIMIT, c.deflate?.target))
       : await runClientCase(c, target.client)
   } catch (e) {
     const problem = `harness error: ${e instanceof Error ? e.message : String(e)}`

@@ -8,7 +8,7 @@ import { existsSync } from "node:fs"
 import type { Browser, Page } from "playwright-core"
 import { chromium } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import type { ServerHandle } from "../conformance/targets.js"
+import type { DeflateConfig, ServerHandle } from "../conformance/targets.js"
 import { closePath, interopTargets, SIZES, startInteropServer, waitUntil } from "./matrix.js"
 
 /** Overridable for machines that install it elsewhere. */
@@ -38,6 +38,8 @@ interface Scenario {
 interface Outcome {
   readonly opened: boolean
   readonly protocol: string
+  /** `WebSocket.extensions`: what the browser agreed to. */
+  readonly extensions: string
   /** One line per send: "text 125 ok", or what went wrong. */
   readonly echoes: ReadonlyArray<string>
   readonly collected: ReadonlyArray<string>
@@ -94,8 +96,10 @@ const inPage = (s: Scenario): Promise<Outcome> =>
       i++
       sendNext()
     }
+    let extensions = ""
+    ws.addEventListener("open", () => (extensions = ws.extensions))
     ws.onclose = (e) =>
-      resolve({ opened, protocol: ws.protocol, echoes, collected, code: e.code, reason: e.reason, wasClean: e.wasClean })
+      resolve({ opened, protocol: ws.protocol, extensions, echoes, collected, code: e.code, reason: e.reason, wasClean: e.wasClean })
   })
 
 const targets = await interopTargets()
@@ -182,6 +186,53 @@ describe("headless Chromium", () => {
         const out = await run({ path: `${server.url}ping`, protocols: [], sends: [], collect: 1, close: { code: 1000 } })
         expect(out.collected).toEqual(["pong:server-ping"])
       })
+    })
+  }
+
+  // permessage-deflate: Chromium offers "permessage-deflate; client_max_window_bits".
+  // Every message is compressed (threshold 0); the payloads are compressible.
+  // The default mode echoes both kinds; the others text only (time budget).
+  const deflateModes: ReadonlyArray<readonly [string, DeflateConfig, string, ReadonlyArray<"text" | "binary">]> = [
+    ["context takeover", { mode: "context-takeover", threshold: 0 }, "permessage-deflate", ["text", "binary"]],
+    [
+      "no context takeover",
+      { mode: "no-context-takeover", threshold: 0 },
+      "permessage-deflate; server_no_context_takeover; client_no_context_takeover",
+      ["text"]
+    ],
+    [
+      "windows of 9 bits both ways",
+      { mode: "context-takeover", serverMaxWindowBits: 9, clientMaxWindowBits: 9, threshold: 0 },
+      "permessage-deflate; server_max_window_bits=9; client_max_window_bits=9",
+      ["text"]
+    ]
+  ]
+  for (const { target, unavailable } of targets.filter((t) => t.target.name !== "ws")) {
+    describe(`against the ${target.name} server with permessage-deflate`, () => {
+      if (unavailable !== undefined) {
+        it.skip(`skipped: ${unavailable}`, () => {})
+        return
+      }
+      let page: Page
+      beforeAll(async () => {
+        page = await browser.newPage()
+      })
+      afterAll(() => page?.close())
+      for (const [name, config, agreed, kinds] of deflateModes) {
+        it(`${name}: agrees to "${agreed}" and echoes ${kinds.join(" and ")} messages of ${SIZES.join(", ")} bytes`, async () => {
+          const server = await startInteropServer(target, config)
+          try {
+            await page.goto(`${server.httpUrl}index.html`)
+            const sends = SIZES.flatMap((size) => kinds.map((kind) => ({ kind, size })))
+            const out = await page.evaluate(inPage, { url: server.url, protocols: [], sends, collect: 0, close: { code: 1000 } })
+            expect(out.extensions).toBe(agreed)
+            expect(out.echoes).toEqual(sends.map((x) => `${x.kind} ${x.size} ok`))
+            expect([out.code, out.wasClean]).toEqual([1000, true])
+          } finally {
+            await server.stop()
+          }
+        })
+      }
     })
   }
 })

@@ -2,7 +2,7 @@
  * The interop matrix shared by the real-peer tests: payload sizes, the
  * deterministic payloads, the server's subprotocols, and small helpers.
  */
-import type { ServerHandle, Target } from "../conformance/targets.js"
+import type { DeflateConfig, ServerHandle, Target } from "../conformance/targets.js"
 import { selectedTargets } from "../conformance/targets.js"
 
 /** Echo sizes in bytes: 0 B to 1 MiB across every length form. */
@@ -42,8 +42,12 @@ export const waitUntil = async (pred: () => boolean, ms: number): Promise<boolea
 export const interopTargets = async (): Promise<Array<{ target: Target; unavailable: string | undefined }>> =>
   Promise.all(selectedTargets().map(async (target) => ({ target, unavailable: await target.unavailable() })))
 
-export const startInteropServer = (target: Target): Promise<ServerHandle> =>
-  target.server.start({ readLimit: INTEROP_READ_LIMIT, subprotocols: SERVER_SUBPROTOCOLS })
+export const startInteropServer = (target: Target, compression?: DeflateConfig): Promise<ServerHandle> =>
+  target.server.start({
+    readLimit: INTEROP_READ_LIMIT,
+    subprotocols: SERVER_SUBPROTOCOLS,
+    ...(compression === undefined ? {} : { compression })
+  })
 
 /** `/close?code=…&reason=…` on the server. */
 export const closePath = (base: string, code: number, reason: string): string =>
