@@ -150,18 +150,24 @@ export const js: Service = {
  */
 export const layerJs: Layer.Layer<Codec> = Layer.succeed(Codec, js)
 
+// One instance per process: every connection's state lives in its allocator, so providing the
+// layer per connection costs nothing after the first time.
+let sharedWasm: Promise<Service> | undefined
+
 /**
  * The WebAssembly codec: SIMD masking and our own raw DEFLATE, one module
- * embedded in the package. Each evaluation compiles the module asynchronously
- * (so it also works on a browser's main thread) and makes a new instance with
- * its own linear memory. A runtime without WebAssembly SIMD fails with a defect.
+ * embedded in the package. The first evaluation compiles the module
+ * asynchronously (so it also works on a browser's main thread) and makes
+ * the instance every later evaluation shares; connections take their
+ * compression state from its allocator and give it back when they close
+ * (its linear memory grows to the peak and is reused). A runtime without
+ * WebAssembly SIMD fails with a defect.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const wasm: Effect.Effect<Service> = Effect.map(
-  Effect.promise(() => WebAssembly.compile(wasmBytes())),
-  (module) => makeWasmCodec(module)
+export const wasm: Effect.Effect<Service> = Effect.promise(() =>
+  sharedWasm ??= WebAssembly.compile(wasmBytes()).then((module) => makeWasmCodec(module))
 )
 
 /**
