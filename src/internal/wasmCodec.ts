@@ -1,9 +1,11 @@
 /**
  * The WebAssembly codec: SIMD masking and our own raw DEFLATE, all in one
  * module built from src/wasm/assembly. Data lives in JavaScript buffers, so
- * every call copies its input into linear memory and its output back out; the
- * per-connection compression state lives in linear memory, allocated on the
- * first push and returned on `free()`.
+ * every call copies its input into linear memory and its output back out.
+ * A push runs in a working set shared by all contexts; what a context keeps
+ * between messages (a deflater's last 2 or 4 KiB, an inflater's 2^windowBits
+ * of history) is a block of linear memory taken on the first push and given
+ * back on `free()`, or at the end of each message without context takeover.
  *
  * @internal
  */
