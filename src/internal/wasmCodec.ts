@@ -1,9 +1,11 @@
 /**
  * The WebAssembly codec: SIMD masking and our own raw DEFLATE, all in one
  * module built from src/wasm/assembly. Data lives in JavaScript buffers, so
- * every call copies its input into linear memory and its output back out; the
- * per-connection compression state lives in linear memory, allocated on the
- * first push and returned on `free()`.
+ * every call copies its input into linear memory and its output back out.
+ * A push runs in a working set shared by all contexts; what a context keeps
+ * between messages (a deflater's last 2 or 4 KiB, an inflater's 2^windowBits
+ * of history) is a block of linear memory taken on the first push and given
+ * back on `free()`, or at the end of each message without context takeover.
  *
  * @internal
  */
@@ -20,17 +22,16 @@ export interface WasmExports {
   readonly mask: (p: number, n: number, key: number, pos: number) => void
   readonly heapTop: () => number
   readonly infNew: (windowBits: number) => number
-  readonly infReset: (ctx: number) => void
   readonly infFree: (ctx: number) => void
   readonly infInput: (ctx: number) => number
   readonly infRun: (ctx: number, n: number, final: number, limitLeft: number) => number
   readonly infContinue: (ctx: number, limitLeft: number) => number
   readonly defNew: (windowBits: number, level: number) => number
   readonly defFree: (ctx: number) => void
-  readonly defReset: (ctx: number) => void
-  readonly defPrepare: (ctx: number) => number
-  readonly defIn: (ctx: number) => number
-  readonly defRun: (ctx: number, n: number, flush: number) => number
+  readonly defBegin: (ctx: number) => void
+  readonly defPrepare: () => number
+  readonly defIn: () => number
+  readonly defRun: (n: number, flush: number) => number
   readonly outPtr: () => number
 }
 
@@ -158,22 +159,29 @@ export const makeWasmCodec = (module: WebAssembly.Module = wasmModule()): WasmCo
     let dead = false
     let atStart = true
     let produced = 0
+    // Without context takeover nothing outlives a message: the context is
+    // taken for each message and given back at its end.
+    const lastFlag = params.noContextTakeover ? 2 : 1
+    const release = () => {
+      if (ctx !== 0) ex.infFree(ctx)
+      ctx = 0
+    }
     const fail = (status: number): InflateResult => {
       dead = true
       staged = 0
+      release()
       return status === TOO_BIG ? -1 : -2
     }
     const push = (data: Uint8Array, fin: boolean, limit: number): InflateResult => {
       if (dead) return -2
       if (data.length === 0 && !fin) return EMPTY
       if (u8.length === 0) refresh()
-      if (ctx === 0) {
-        ctx = ex.infNew(params.windowBits)
-        if (ctx === 0) throw new RangeError("effect-websocket: out of WebAssembly memory for an inflater")
-        refresh()
-      }
       if (atStart) {
-        if (params.noContextTakeover) ex.infReset(ctx)
+        if (ctx === 0) {
+          ctx = ex.infNew(params.windowBits)
+          if (ctx === 0) throw new RangeError("effect-websocket: out of WebAssembly memory for an inflater")
+          refresh()
+        }
         produced = 0
         atStart = false
       }
@@ -186,36 +194,36 @@ export const makeWasmCodec = (module: WebAssembly.Module = wasmModule()): WasmCo
         off += n
         const last = fin && off === data.length
         if (last) u8.set(TAIL, at + n)
-        let st = ex.infRun(ctx, last ? n + 4 : n, last ? 1 : 0, Math.min(limit - produced, 0xffffffff))
+        let st = ex.infRun(ctx, last ? n + 4 : n, last ? lastFlag : 0, Math.min(limit - produced, 0xffffffff))
         for (;;) {
-          // The output of this call: up to two pieces of the history ring.
+          // The output of this call, in the shared window.
           const at1 = u32[descAt] ?? 0
           const len1 = u32[descAt + 1] ?? 0
-          const len2 = u32[descAt + 3] ?? 0
-          produced += len1 + len2
+          produced += len1
           if (st < 0) return fail(st)
           if (staged === 0 && st !== OUT_FULL && off === data.length) {
             // All of this push's output came from this one call: copy it once.
             if (last && st !== DONE) return fail(CORRUPT)
-            if (last) atStart = true
-            if (len1 + len2 === 0) return EMPTY
-            const out = allocate(len1 + len2)
+            const out = len1 === 0 ? EMPTY : allocate(len1)
             out.set(u8.subarray(at1, at1 + len1))
-            if (len2 !== 0) out.set(u8.subarray(u32[descAt + 2] ?? 0, (u32[descAt + 2] ?? 0) + len2), len1)
+            if (last) endMessage()
             return out
           }
           if (len1 !== 0) toStage(at1, len1)
-          if (len2 !== 0) toStage(u32[descAt + 2] ?? 0, len2)
           if (st !== OUT_FULL) break
           st = ex.infContinue(ctx, Math.min(limit - produced, 0xffffffff))
         }
         if (last) {
           if (st !== DONE) return fail(CORRUPT)
-          atStart = true
+          endMessage()
         }
         if (off === data.length) return staged === 0 ? EMPTY : fromStage()
         if (st !== NEED_INPUT) return fail(CORRUPT)
       }
+    }
+    const endMessage = () => {
+      atStart = true
+      if (lastFlag === 2) release()
     }
     return {
       push: (data, fin, limit) => {
@@ -229,8 +237,7 @@ export const makeWasmCodec = (module: WebAssembly.Module = wasmModule()): WasmCo
         }
       },
       free: () => {
-        if (ctx !== 0) ex.infFree(ctx)
-        ctx = 0
+        release()
         dead = true
       }
     }
@@ -239,7 +246,9 @@ export const makeWasmCodec = (module: WebAssembly.Module = wasmModule()): WasmCo
   const deflater = (params: DeflateParams): Deflater => {
     let ctx = 0
     let freed = false
-    let atStart = true
+    // Without context takeover nothing outlives a message: the context is
+    // taken for each message and given back at its end.
+    const endFlush = params.noContextTakeover ? 3 : 2
     return {
       push: (data, fin) => {
         if (freed) throw new Error("effect-websocket: deflater used after free()")
@@ -250,29 +259,34 @@ export const makeWasmCodec = (module: WebAssembly.Module = wasmModule()): WasmCo
           if (ctx === 0) throw new RangeError("effect-websocket: out of WebAssembly memory for a deflater")
           refresh()
         }
-        if (atStart) {
-          if (params.noContextTakeover) ex.defReset(ctx)
-          atStart = false
-        }
-        if (fin) atStart = true
+        ex.defBegin(ctx)
         staged = 0
+        let out: Uint8Array
         let off = 0
         for (;;) {
-          const room = ex.defPrepare(ctx)
-          const at = ex.defIn(ctx)
+          const room = ex.defPrepare()
+          const at = ex.defIn()
           const n = Math.min(room, data.length - off)
           u8.set(n === data.length ? data : data.subarray(off, off + n), at)
           off += n
-          const len = ex.defRun(ctx, n, off < data.length ? 0 : fin ? 2 : 1)
-          if (off === data.length && staged === 0) {
-            if (len === 0) return EMPTY
-            const out = allocate(len)
+          const done = off === data.length
+          const len = ex.defRun(n, !done ? 0 : fin ? endFlush : 1)
+          if (done && staged === 0) {
+            out = len === 0 ? EMPTY : allocate(len)
             out.set(u8.subarray(outAt, outAt + len))
-            return out
+            break
           }
           toStage(outAt, len)
-          if (off === data.length) return fromStage()
+          if (done) {
+            out = fromStage()
+            break
+          }
         }
+        if (fin && endFlush === 3) {
+          ex.defFree(ctx)
+          ctx = 0
+        }
+        return out
       },
       free: () => {
         if (ctx !== 0) ex.defFree(ctx)

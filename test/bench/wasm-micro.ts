@@ -4,6 +4,7 @@
 // median of several timed samples after a warm-up (one process, no pinning).
 import * as Zlib from "node:zlib"
 import { maskJs } from "../../src/internal/mask.js"
+import type { Deflater, Inflater } from "../../src/Codec.js"
 import { makeWasmCodec, MASK_WASM_MIN } from "../../src/internal/wasmCodec.js"
 import { jsonLike } from "../wasmData.js"
 
@@ -109,6 +110,8 @@ interface Row {
   readonly ratio?: number
 }
 const groups: Array<[string, number, Array<Row>]> = []
+/** Contexts taking turns in the "taking turns" rows. */
+const TURNS = 8
 
 for (const level of [1, 6]) {
   for (const size of [1024, 65536]) {
@@ -121,22 +124,50 @@ for (const level of [1, 6]) {
       def.free()
       return total / n
     }
+    // TURNS contexts taking turns, each sending the corpus in order (a server's many connections):
+    // every push then starts from the context's own short history, not from the shared window.
+    const turns = () => {
+      const defs = Array.from({ length: TURNS }, () => codec.deflater({ windowBits: 15, level, noContextTakeover: false }))
+      let k = 0
+      return {
+        push: () => {
+          // Context c sends the corpus from message 17c on: no two turns in a row push the same bytes.
+          const c = k % TURNS
+          const def = defs[c] as Deflater
+          const out = def.push(msgs[(Math.floor(k / TURNS) + 17 * c) % msgs.length] as Uint8Array, true)
+          k++
+          return out
+        },
+        free: () => defs.forEach((d) => d.free())
+      }
+    }
+    const turnsRatio = (() => {
+      const t = turns()
+      let n = 0
+      for (let i = 0; i < TURNS * msgs.length; i++) n += t.push().length
+      t.free()
+      return (TURNS * total) / n
+    })()
     const fast = codec.deflater({ windowBits: 15, level, noContextTakeover: true })
     const ctx = codec.deflater({ windowBits: 15, level, noContextTakeover: false })
-    const [zr, wr, tr] = compare([
+    const many = turns()
+    const [zr, wr, tr, mr] = compare([
       cycle(msgs, (m) => Zlib.deflateRawSync(m, { level, ...SYNC })),
       cycle(msgs, (m) => fast.push(m, true)),
-      cycle(msgs, (m) => ctx.push(m, true))
+      cycle(msgs, (m) => ctx.push(m, true)),
+      () => void many.push()
     ])
     fast.free()
     ctx.free()
+    many.free()
     groups.push([
       `deflate, level ${level}`,
       size,
       [
         { name: "zlib deflateRawSync one-shot (no takeover)", msgs: zr ?? 0, ratio: total / zsize },
         { name: "wasm deflater (no takeover)", msgs: wr ?? 0, ratio: ours(true) },
-        { name: "wasm deflater (context takeover)", msgs: tr ?? 0, ratio: ours(false) }
+        { name: "wasm deflater (context takeover, one context)", msgs: tr ?? 0, ratio: ours(false) },
+        { name: `wasm deflater (context takeover, ${TURNS} contexts taking turns)`, msgs: mr ?? 0, ratio: turnsRatio }
       ]
     ])
   }
@@ -150,13 +181,22 @@ for (const size of [1024, 65536]) {
   })
   const withTail = compressed.map((c) => Buffer.concat([c, TAIL]))
   // Context takeover: a stream of our own messages, inflated in order, restarted when it runs out.
-  const def = codec.deflater({ windowBits: 15, level: 6, noContextTakeover: false })
-  const stream = Array.from({ length: 64 * msgs.length }, (_, k) => def.push(msgs[k % msgs.length] as Uint8Array, true))
-  def.free()
+  const streamFrom = (first: number) => {
+    const def = codec.deflater({ windowBits: 15, level: 6, noContextTakeover: false })
+    const out = Array.from({ length: 64 * msgs.length }, (_, k) => def.push(msgs[(k + first) % msgs.length] as Uint8Array, true))
+    def.free()
+    return out
+  }
+  const stream = streamFrom(0)
+  // For the contexts taking turns: context c inflates the stream that starts at message 17c.
+  const streams = Array.from({ length: TURNS }, (_, c) => (c === 0 ? stream : streamFrom(17 * c)))
   const inf = codec.inflater({ windowBits: 15, noContextTakeover: true })
   let tinf = codec.inflater({ windowBits: 15, noContextTakeover: false })
   let k = 0
-  const [zr, wr, tr] = compare([
+  // TURNS inflaters taking turns, each on its own stream.
+  let infs: Array<Inflater> = []
+  let j = 0
+  const [zr, wr, tr, mr] = compare([
     cycle(withTail, (c) => Zlib.inflateRawSync(c, SYNC)),
     cycle(compressed, (c) => inf.push(c, true, 1 << 30)),
     () => {
@@ -166,17 +206,28 @@ for (const size of [1024, 65536]) {
         k = 0
       }
       tinf.push(stream[k++] as Uint8Array, true, 1 << 30)
+    },
+    () => {
+      if (j === TURNS * stream.length || infs.length === 0) {
+        infs.forEach((i) => i.free())
+        infs = Array.from({ length: TURNS }, () => codec.inflater({ windowBits: 15, noContextTakeover: false }))
+        j = 0
+      }
+      ;(infs[j % TURNS] as Inflater).push(streams[j % TURNS]?.[Math.floor(j / TURNS)] as Uint8Array, true, 1 << 30)
+      j++
     }
   ])
   inf.free()
   tinf.free()
+  infs.forEach((i) => i.free())
   groups.push([
     "inflate, level-6 input",
     size,
     [
       { name: "zlib inflateRawSync one-shot", msgs: zr ?? 0 },
       { name: "wasm inflater (no takeover)", msgs: wr ?? 0 },
-      { name: "wasm inflater (context takeover, own stream)", msgs: tr ?? 0 }
+      { name: "wasm inflater (context takeover, own stream)", msgs: tr ?? 0 },
+      { name: `wasm inflater (context takeover, own stream, ${TURNS} contexts taking turns)`, msgs: mr ?? 0 }
     ]
   ])
 }
@@ -201,28 +252,36 @@ for (const [op, size, out] of groups) {
 
 // ---- memory ----
 {
-  const mem = makeWasmCodec()
-  const before = mem.exports.heapTop()
-  const sizeOf = (make: () => { push: () => void; free: () => void }) => {
+  // A fresh instance per measurement, so that no block comes from a free list.
+  const sizeOf = (use: (codec: ReturnType<typeof makeWasmCodec>) => void) => {
+    const mem = makeWasmCodec()
     const top = mem.exports.heapTop()
-    const s = make()
-    s.push()
-    const used = mem.exports.heapTop() - top
-    return used
+    use(mem)
+    return mem.exports.heapTop() - top
   }
-  console.log(`\n## Linear memory per compression context (bytes, allocated on the first push)\n`)
-  console.log(`Shared by all contexts of one codec instance (scratch, tables): ${before} bytes of linear memory.\n`)
-  console.log(`| window bits | deflater | inflater | both |`)
-  console.log(`|---|---|---|---|`)
+  const message = jsonLike(1000, 1)
+  const deflater = (bits: number, level: number) =>
+    sizeOf((mem) => void mem.deflater({ windowBits: bits, level, noContextTakeover: false }).push(message, true))
+  const inflater = (bits: number) => {
+    const mem = makeWasmCodec()
+    // The deflater gives its block back at the end of its message: count only the inflater's.
+    const c = mem.deflater({ windowBits: bits, level: 1, noContextTakeover: true }).push(message, true)
+    const top = mem.exports.heapTop()
+    mem.inflater({ windowBits: bits, noContextTakeover: false }).push(c, true, 1 << 20)
+    return mem.exports.heapTop() - top
+  }
+  const shared = makeWasmCodec().exports.heapTop()
+  console.log(`\n## Linear memory per compression context (bytes held between messages, with context takeover)\n`)
+  console.log(
+    `Shared by all contexts of one codec instance (window, hash chains, tables, output, I/O): ${shared} bytes. ` +
+      `Without context takeover a context holds nothing between messages (its block goes back to the free list at the end of each message).\n`
+  )
+  console.log(`| window bits | deflater, levels 1-3 | deflater, levels 4-9 | inflater | both (level 1) |`)
+  console.log(`|---|---|---|---|---|`)
   for (let bits = 15; bits >= 8; bits--) {
-    const d = sizeOf(() => {
-      const def = mem.deflater({ windowBits: bits, level: 6, noContextTakeover: false })
-      return { push: () => void def.push(new Uint8Array(10), true), free: def.free }
-    })
-    const i = sizeOf(() => {
-      const inf = mem.inflater({ windowBits: bits, noContextTakeover: false })
-      return { push: () => void inf.push(new Uint8Array([0]), true, 10), free: inf.free }
-    })
-    console.log(`| ${bits} | ${d} | ${i} | ${d + i} |`)
+    const d1 = deflater(bits, 1)
+    const d6 = deflater(bits, 6)
+    const i = inflater(bits)
+    console.log(`| ${bits} | ${d1} | ${d6} | ${i} | ${d1 + i} |`)
   }
 }

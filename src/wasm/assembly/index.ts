@@ -2,5 +2,5 @@
 export { mask } from "./mask"
 export { io, IO_CAP, outDesc } from "./io"
 export { heapTop } from "./mem"
-export { infNew, infReset, infFree, infInput, infRun, infContinue } from "./inflate"
-export { defNew, defFree, defReset, defPrepare, defIn, defRun, outPtr } from "./deflate"
+export { infNew, infFree, infInput, infRun, infContinue } from "./inflate"
+export { defNew, defFree, defBegin, defPrepare, defIn, defRun, outPtr } from "./deflate"

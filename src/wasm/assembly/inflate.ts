@@ -1,14 +1,17 @@
-// RFC 1951 inflater for permessage-deflate. The whole state of a context
-// lives in one block of linear memory: a small header, the code lengths of the
-// current dynamic block, up to 512 carried-over input bytes, and the history
-// ring. Decoding tables are shared scratch: a context whose tables were
+// RFC 1951 inflater for permessage-deflate. A context is one block of linear
+// memory: a header, the code lengths of the current dynamic block, up to 512
+// carried-over input bytes, and the last 2^windowBits bytes of output (all a
+// peer may refer to; exactly that). Decoding tables and the output window
+// are shared: JavaScript runs one push at a time. A context whose tables were
 // overwritten by another context rebuilds them from its saved code lengths.
 //
 // Input may stop anywhere: every symbol (and every block header) starts at a
 // checkpoint, and running out of input rolls back to it, keeping the bytes
-// from there on for the next call. Output goes straight into the ring; a call
-// stops before the ring would overwrite bytes the caller has not copied yet,
-// or before the message would exceed the caller's limit.
+// from there on for the next call. Output goes into the shared window, whose
+// start continues the context's history; a push ends by moving the newest
+// output into the history. A call stops when the window is full (the caller
+// copies the output out, and the window slides) or before the message would
+// exceed the caller's limit.
 
 import { alloc, free, reserve } from "./mem"
 import { io, outDesc } from "./io"
@@ -33,28 +36,39 @@ const M_STORED: u32 = 2
 // Context header fields (byte offsets).
 const X_SIZE: usize = 0
 const X_MODE: usize = 4
-const X_RBITS: usize = 8
-const X_MAXDIST: usize = 12
-const X_OP: usize = 16
-const X_FLUSH: usize = 20
-const X_HAVE: usize = 24
-const X_STORED: usize = 28
-const X_LEFTLEN: usize = 32
-const X_LEFTSKIP: usize = 36
-const X_BB: usize = 40
-const X_BC: usize = 48
-const X_IN: usize = 52
-const X_INEND: usize = 56
-const X_FINAL: usize = 60
-const X_LAST: usize = 64
-const X_FIXED: usize = 68
-const X_HLIT: usize = 72
-const X_HDIST: usize = 76
-const X_TABID: usize = 80
+const X_MAXDIST: usize = 8
+/** Bytes of history held (at most X_MAXDIST). */
+const X_HLEN: usize = 12
+/** Where the history ring is written next. */
+const X_HEND: usize = 16
+const X_STORED: usize = 20
+const X_LEFTLEN: usize = 24
+const X_LEFTSKIP: usize = 28
+const X_FINAL: usize = 32
+const X_LAST: usize = 36
+const X_FIXED: usize = 40
+const X_HLIT: usize = 44
+const X_HDIST: usize = 48
+const X_TABID: usize = 52
+// A push interrupted by a full window (resumed by infContinue).
+const X_IN: usize = 56
+const X_INEND: usize = 60
+const X_BB: usize = 64
+const X_BC: usize = 72
+const X_OP: usize = 76
+const X_HAVAIL: usize = 80
 const X_LENS: usize = 128 // 320 code lengths
 const X_LEFT: usize = 448 // carried-over input
 const LEFT_CAP: u32 = 512
-const X_RING: usize = 1024
+const X_HIST: usize = 960
+
+/** The largest window a peer may use. */
+const MAX_DIST: u32 = 32768
+/** Output of one call before the caller copies it out, past the history kept in front. */
+const W_CAP: u32 = MAX_DIST + 98304
+/** Slack after the window for copies that overshoot a match by up to 15 bytes. */
+const W_SLACK: u32 = 64
+const wbuf: usize = reserve(W_CAP + W_SLACK)
 
 // Table entries: bits 0-3 bits consumed (whole code), 4-7 extra bits (or the
 // subtable's index bits for a link), 8-10 kind, 16-31 value.
@@ -332,42 +346,50 @@ function readHeader(ctx: usize): i32 {
   return CORRUPT
 }
 
-// Output bookkeeping of the running call.
+// Output bookkeeping of the running call: output goes to wbuf[op]; the
+// `gHAvail` history bytes of the context come right before wbuf[0].
 let gOp: u32 = 0
 let gStop: u32 = 0
-let gRing: usize = 0
-let gMask: u32 = 0
-let gHaveBase: u32 = 0
 let gMaxDist: u32 = 0
+let gHAvail: u32 = 0
+let gHist: usize = 0
+let gHEnd: u32 = 0
 
-/** Copies a match of `len` bytes from `d` back, within the ring. */
+/** Copies `len` bytes from `d` back to wbuf[op], all of them within the window (d <= op). */
 // @ts-ignore: decorator
 @inline
-function copyMatch(ring: usize, mask: u32, op: u32, d: u32, len: u32): void {
-  const to = op & mask
-  const from = (op - d) & mask
-  if (to + len <= mask + 1 && from + len <= mask + 1) {
-    const t = ring + to
-    const f = ring + from
-    if (d >= 8) {
-      // Exact copies only: bytes past the match still hold the oldest history.
-      let i: u32 = 0
-      for (; i + 8 <= len; i += 8) store<u64>(t + i, load<u64>(f + i))
-      if (i + 4 <= len) {
-        store<u32>(t + i, load<u32>(f + i))
-        i += 4
-      }
-      for (; i < len; i++) store<u8>(t + i, load<u8>(f + i))
-    } else if (d == 1) {
-      memory.fill(t, load<u8>(f), len)
-    } else {
-      for (let i: u32 = 0; i < len; i++) store<u8>(t + i, load<u8>(f + i))
-    }
+function copyWithin(op: u32, d: u32, len: u32): void {
+  const t = wbuf + op
+  const f = t - d
+  // Copies may run up to 15 bytes past the match: those bytes are not output yet.
+  if (d >= 16) {
+    for (let i: u32 = 0; i < len; i += 16) v128.store(t + i, v128.load(f + i))
+  } else if (d >= 8) {
+    for (let i: u32 = 0; i < len; i += 8) store<u64>(t + i, load<u64>(f + i))
+  } else if (d == 1) {
+    const v = i8x16.splat(load<i8>(f))
+    for (let i: u32 = 0; i < len; i += 16) v128.store(t + i, v)
   } else {
-    for (let i: u32 = 0; i < len; i++) {
-      store<u8>(ring + ((to + i) & mask), load<u8>(ring + ((from + i) & mask)))
-    }
+    for (let i: u32 = 0; i < len; i++) store<u8>(t + i, load<u8>(f + i))
   }
+}
+
+/** Copies a match that starts in the history (d > op), and goes on into the window if it is longer. */
+// @ts-ignore: decorator
+@inline
+function copyFromHistory(op: u32, d: u32, len: u32): void {
+  const k = d - op
+  const m = len < k ? len : k
+  const from = (gHEnd - k) & (gMaxDist - 1)
+  const t = wbuf + op
+  const f = gHist + from
+  // Reads may run up to 15 bytes past the ring (alloc leaves room after every
+  // block); writes past `m` are overwritten below or are not output yet.
+  const first = from + m <= gMaxDist ? m : gMaxDist - from
+  for (let i: u32 = 0; i < first; i += 16) v128.store(t + i, v128.load(f + i))
+  // The rest when the ring wraps inside the match.
+  if (first < m) memory.copy(t + first, gHist, m - first)
+  if (m < len) copyWithin(op + m, d, len - m)
 }
 
 /** Decodes one Huffman-coded block until its end, a stop or an error. */
@@ -378,10 +400,8 @@ function codes(lit: usize, dist: usize): i32 {
   let bc = gBC
   let op = gOp
   const stop = gStop
-  const ring = gRing
-  const mask = gMask
-  const haveBase = gHaveBase
   const maxDist = gMaxDist
+  const hAvail = gHAvail
   let r: i32 = OK
   for (;;) {
     // Fast loop: with 16 input bytes and room for a longest match ahead, one
@@ -400,7 +420,7 @@ function codes(lit: usize, dist: usize): i32 {
       if (kind == K_LIT) {
         bb >>= n
         bc -= n
-        store<u8>(ring + (op & mask), <u8>(e >>> 16))
+        store<u8>(wbuf + op, <u8>(e >>> 16))
         op++
         continue
       }
@@ -419,7 +439,7 @@ function codes(lit: usize, dist: usize): i32 {
       n = e & 15
       eb = (e >>> 4) & 15
       const d = (e >>> 16) + ((<u32>(bb >>> n)) & ((<u32>1 << eb) - 1))
-      if (((e >>> 8) & 7) != K_LEN || d > maxDist || d > op + haveBase) {
+      if (((e >>> 8) & 7) != K_LEN || d > maxDist || d > op + hAvail) {
         // Undo the length so that the careful path sees the whole symbol.
         bb = cBB
         bc = cBC
@@ -427,7 +447,8 @@ function codes(lit: usize, dist: usize): i32 {
       }
       bb >>= n + eb
       bc -= n + eb
-      copyMatch(ring, mask, op, d, len)
+      if (d <= op) copyWithin(op, d, len)
+      else copyFromHistory(op, d, len)
       op += len
     }
     // Careful path: one symbol, every step checked.
@@ -467,7 +488,7 @@ function codes(lit: usize, dist: usize): i32 {
         bc = cBC
         break
       }
-      store<u8>(ring + (op & mask), <u8>(e >>> 16))
+      store<u8>(wbuf + op, <u8>(e >>> 16))
       op++
       bb >>= n
       bc -= n
@@ -525,7 +546,7 @@ function codes(lit: usize, dist: usize): i32 {
       break
     }
     const d = (e >>> 16) + ((<u32>(bb >>> n)) & ((<u32>1 << eb) - 1))
-    if (d > maxDist || d > op + haveBase) {
+    if (d > maxDist || d > op + hAvail) {
       r = CORRUPT
       break
     }
@@ -538,7 +559,8 @@ function codes(lit: usize, dist: usize): i32 {
     }
     bb >>= n + eb
     bc -= n + eb
-    copyMatch(ring, mask, op, d, len)
+    if (d <= op) copyWithin(op, d, len)
+    else copyFromHistory(op, d, len)
     op += len
   }
   gIn = inp
@@ -566,10 +588,7 @@ function stored(ctx: usize): i32 {
     let k = remaining
     if (k > avail) k = avail
     if (k > room) k = room
-    const to = gOp & gMask
-    const first = k <= gMask + 1 - to ? k : gMask + 1 - to
-    memory.copy(gRing + to, gIn, first)
-    if (first < k) memory.copy(gRing, gIn + first, k - first)
+    memory.copy(wbuf + gOp, gIn, k)
     gIn += k
     gOp += k
     remaining -= k
@@ -578,18 +597,16 @@ function stored(ctx: usize): i32 {
   return r
 }
 
-function run(ctx: usize, limitLeft: u32): i32 {
-  const rbits = load<u32>(ctx + X_RBITS)
-  const ringSize: u32 = 1 << rbits
-  gRing = ctx + X_RING
-  gMask = ringSize - 1
+/** Runs from window position `op0`, after `hAvail` bytes of history. */
+function run(ctx: usize, op0: u32, hAvail: u32, limitLeft: u32): i32 {
   gMaxDist = load<u32>(ctx + X_MAXDIST)
-  const op0 = load<u32>(ctx + X_OP)
-  const have0 = load<u32>(ctx + X_HAVE)
+  gHist = ctx + X_HIST
+  gHEnd = load<u32>(ctx + X_HEND)
+  gHAvail = hAvail
   gOp = op0
-  gHaveBase = have0 - op0
-  const stopIsLimit = limitLeft <= ringSize
-  gStop = op0 + (stopIsLimit ? limitLeft : ringSize)
+  const room = W_CAP - op0
+  const stopIsLimit = limitLeft <= room
+  gStop = op0 + (stopIsLimit ? limitLeft : room)
   const final = load<u32>(ctx + X_FINAL)
   let st: i32 = NEED_INPUT
   for (;;) {
@@ -660,17 +677,14 @@ function run(ctx: usize, limitLeft: u32): i32 {
     if (load<u32>(ctx + X_LAST) != 0) drop(gBC & 7)
   }
   // Hand the new output to the caller.
-  const produced = gOp - op0
-  const from = op0 & gMask
-  const first = produced <= ringSize - from ? produced : ringSize - from
-  store<u32>(outDesc, <u32>(gRing + from))
-  store<u32>(outDesc + 4, first)
-  store<u32>(outDesc + 8, <u32>gRing)
-  store<u32>(outDesc + 12, produced - first)
-  store<u32>(ctx + X_OP, gOp)
-  store<u32>(ctx + X_FLUSH, gOp)
-  const have = have0 + produced
-  store<u32>(ctx + X_HAVE, have < ringSize ? have : ringSize)
+  store<u32>(outDesc, <u32>(wbuf + op0))
+  store<u32>(outDesc + 4, gOp - op0)
+  if (st == OUT_FULL) {
+    store<u32>(ctx + X_OP, gOp)
+    store<u32>(ctx + X_HAVAIL, gHAvail)
+  } else if (st == NEED_INPUT || (st == DONE && final == 1)) {
+    keepHistory(ctx, gOp)
+  }
   if (st == NEED_INPUT) {
     // Keep the unconsumed bits for the next call.
     const bitPos = ((<u32>(gIn - io)) << 3) - gBC
@@ -692,28 +706,36 @@ function run(ctx: usize, limitLeft: u32): i32 {
   return st
 }
 
-/** A new inflater for a peer window of 2^windowBits; 0 when out of memory. */
-export function infNew(windowBits: u32): usize {
-  let wb = windowBits < 9 ? 9 : windowBits > 15 ? 15 : windowBits
-  const rbits = wb < 12 ? 12 : wb
-  const size = <u32>X_RING + (<u32>1 << rbits)
-  const ctx = alloc(size)
-  if (ctx == 0) return 0
-  memory.fill(ctx, 0, X_RING)
-  store<u32>(ctx + X_SIZE, size)
-  store<u32>(ctx + X_RBITS, rbits)
-  store<u32>(ctx + X_MAXDIST, <u32>1 << wb)
-  return ctx
+/** Moves the end of the window's `n` bytes (which continue the history) into the history ring. */
+function keepHistory(ctx: usize, n: u32): void {
+  const size = load<u32>(ctx + X_MAXDIST)
+  const ring = ctx + X_HIST
+  if (n >= size) {
+    memory.copy(ring, wbuf + n - size, size)
+    store<u32>(ctx + X_HEND, 0)
+    store<u32>(ctx + X_HLEN, size)
+    return
+  }
+  const end = load<u32>(ctx + X_HEND)
+  const first = n <= size - end ? n : size - end
+  memory.copy(ring + end, wbuf, first)
+  memory.copy(ring, wbuf + first, n - first)
+  store<u32>(ctx + X_HEND, (end + n) & (size - 1))
+  const hlen = load<u32>(ctx + X_HLEN) + n
+  store<u32>(ctx + X_HLEN, hlen < size ? hlen : size)
 }
 
-/** Forgets the history (no context takeover) and any partial input. */
-export function infReset(ctx: usize): void {
-  store<u32>(ctx + X_MODE, M_HEADER)
-  store<u32>(ctx + X_LAST, 0)
-  store<u32>(ctx + X_HAVE, 0)
-  store<u32>(ctx + X_STORED, 0)
-  store<u32>(ctx + X_LEFTLEN, 0)
-  store<u32>(ctx + X_LEFTSKIP, 0)
+/** A new inflater for a peer window of 2^windowBits (8 taken as 9); 0 when out of memory. */
+export function infNew(windowBits: u32): usize {
+  // zlib cannot compress with 8 bits and uses 9 when asked for 8.
+  const wb = windowBits < 9 ? 9 : windowBits > 15 ? 15 : windowBits
+  const size = <u32>X_HIST + (<u32>1 << wb)
+  const ctx = alloc(size)
+  if (ctx == 0) return 0
+  memory.fill(ctx, 0, X_LENS)
+  store<u32>(ctx + X_SIZE, size)
+  store<u32>(ctx + X_MAXDIST, <u32>1 << wb)
+  return ctx
 }
 
 export function infFree(ctx: usize): void {
@@ -728,8 +750,10 @@ export function infInput(ctx: usize): usize {
 }
 
 /**
- * Inflates the carried-over input plus `n` new bytes. `final`: this is the
- * rest of the message, tail included. Produces at most `limitLeft` bytes.
+ * Inflates the carried-over input plus `n` new bytes. `final`: 0 more of
+ * the message follows, 1 this is the rest of the message (tail included), 2
+ * the same and the history is not needed afterwards (no context takeover).
+ * Produces at most `limitLeft` bytes; the output is described at `outDesc`.
  */
 export function infRun(ctx: usize, n: u32, final: u32, limitLeft: u32): i32 {
   const left = load<u32>(ctx + X_LEFTLEN)
@@ -745,7 +769,7 @@ export function infRun(ctx: usize, n: u32, final: u32, limitLeft: u32): i32 {
     refill()
     drop(skip)
   }
-  return run(ctx, limitLeft)
+  return run(ctx, 0, load<u32>(ctx + X_HLEN), limitLeft)
 }
 
 /** Resumes after OUT_FULL, once the caller has copied the output out. */
@@ -754,5 +778,16 @@ export function infContinue(ctx: usize, limitLeft: u32): i32 {
   gEnd = <usize>load<u32>(ctx + X_INEND)
   gBB = load<u64>(ctx + X_BB)
   gBC = load<u32>(ctx + X_BC)
-  return run(ctx, limitLeft)
+  // Slide: keep the window's last 2^windowBits bytes, all that matches may
+  // still refer to; the history before them is out of reach from now on.
+  const op = load<u32>(ctx + X_OP)
+  const maxDist = load<u32>(ctx + X_MAXDIST)
+  let hAvail = load<u32>(ctx + X_HAVAIL)
+  let keep = op
+  if (op > maxDist) {
+    keep = maxDist
+    memory.copy(wbuf, wbuf + op - keep, keep)
+    hAvail = 0
+  }
+  return run(ctx, keep, hAvail, limitLeft)
 }

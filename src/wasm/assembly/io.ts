@@ -10,5 +10,5 @@ export const IO_CAP: u32 = 65536
  */
 export const io: usize = reserve(IO_CAP + 1024)
 
-/** Where a call describes the output it left for the caller: [ptr, len, ptr, len]. */
+/** Where an inflater call describes the output it left for the caller: [ptr, len]. */
 export const outDesc: usize = reserve(16)

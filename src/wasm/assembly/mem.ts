@@ -5,6 +5,9 @@
 
 let top: usize = (__heap_base + 63) & ~(<usize>63)
 
+/** Bytes after the last block that stay addressable. */
+const TAIL: usize = 64
+
 /** Grows the memory so that [0, end) is addressable; false when it cannot. */
 function ensure(end: usize): bool {
   const have = (<usize>memory.size()) << 16
@@ -57,7 +60,8 @@ export function alloc(n: u32): usize {
     }
   }
   const p = top
-  if (!ensure(p + size)) return 0
+  // TAIL bytes stay addressable after every block, for word-sized reads past its end.
+  if (!ensure(p + size + TAIL)) return 0
   top = p + size
   return p
 }
