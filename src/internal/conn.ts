@@ -123,13 +123,6 @@ const concat = (chunks: ReadonlyArray<Uint8Array>, size: number): Uint8Array => 
   return out
 }
 
-/** What a reader's pull makes of what it took: chunks, the end (an empty chunk), or the error. */
-const pulled = (r: Chunk.Chunk<Uint8Array> | ReadError | null): Effect.Effect<Chunk.Chunk<Uint8Array>, ReadError> => {
-  if (r === null) return Effect.succeed(Chunk.empty())
-  if (Chunk.isChunk(r)) return Effect.succeed(r)
-  return Effect.fail(r)
-}
-
 const endOnEmpty = (chunks: Chunk.Chunk<Uint8Array>): Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<never>> =>
   Chunk.isEmpty(chunks) ? Effect.fail(Option.none()) : Effect.succeed(chunks)
 
@@ -140,6 +133,76 @@ const truncateUtf8 = (reason: string, max: number): Uint8Array => {
   let end = max
   while (end > 0 && (bytes[end] & 0xc0) === 0x80) end--
   return bytes.subarray(0, end)
+}
+
+/** What a pull gets once the message has ended. */
+const PULLED_END: Effect.Effect<Chunk.Chunk<Uint8Array>> = Effect.succeed(Chunk.empty())
+
+/**
+ * The reader of one message, as `reader` returns it. A class, not an object
+ * literal: a literal with a getter gets a hidden class of its own every time.
+ */
+class SlotReader implements MessageReader {
+  readonly type: MessageType
+  readonly pull: Effect.Effect<Chunk.Chunk<Uint8Array>, ReadError>
+  constructor(private readonly conn: ConnImpl, private readonly slot: Slot) {
+    this.type = slot.type
+    this.pull = Effect.suspend(() => conn.pullSlot(slot))
+  }
+  // built on first use: most readers pull
+  get stream(): Stream.Stream<Uint8Array, ReadError> {
+    const { conn, slot } = this
+    return Stream.repeatEffectChunkOption(Effect.flatMap(Effect.mapError(this.pull, Option.some), endOnEmpty)).pipe(
+      Stream.ensuring(Effect.sync(() => conn.abandon(slot)))
+    )
+  }
+}
+
+/** One waiting acquisition of the write lock. */
+class LockRequest {
+  /** The lock was handed to this request. */
+  granted = false
+}
+
+/**
+ * The writer of one fragmented message, open while its user holds the
+ * write lock. The latest chunk is held back so that `close` can send it as
+ * the final frame.
+ */
+class FrameWriter implements MessageWriter {
+  readonly opcode: number
+  private held: Uint8Array | undefined = undefined
+  started = false
+  compress = false
+  /** The final frame went out, or the message was cut short. */
+  finished = false
+  constructor(private readonly conn: ConnImpl, type: MessageType) {
+    this.opcode = type === "text" ? Opcode.Text : Opcode.Binary
+  }
+
+  /** The held chunk (empty when none), no longer held. */
+  takeHeld(): Uint8Array {
+    const last = this.held ?? EMPTY
+    this.held = undefined
+    return last
+  }
+
+  // an own property, not a method: callers pass `writer.write` around unbound
+  readonly write = (data: Uint8Array | string): Effect.Effect<void, CloseError> =>
+    Effect.suspend(() => {
+      if (this.finished) return Effect.dieMessage("MessageWriter: write after close")
+      const previous = this.held
+      this.held = toBytes(data)
+      return previous === undefined ? Effect.void : this.conn.sendFragment(this, previous, false)
+    })
+
+  get close(): Effect.Effect<void, CloseError> {
+    return Effect.suspend(() => {
+      if (this.finished) return Effect.void
+      this.finished = true
+      return this.conn.sendFragment(this, this.takeHeld(), true)
+    })
+  }
 }
 
 /** @internal */
@@ -708,12 +771,21 @@ export class ConnImpl implements Conn, FrameHandler {
 
   readonly reader: Effect.Effect<MessageReader, ReadError> = Effect.suspend(() => {
     const result = this.readWaiters.length === 0 ? this.takeSlot() : undefined
-    const next = result === undefined ? this.awaitRead(() => this.takeSlot()) : Effect.succeed(result)
-    return Effect.flatMap(next, (r) => (r instanceof Slot ? Effect.succeed(this.slotReader(r)) : Effect.fail(r)))
+    if (result === undefined) return this.awaitReader
+    return result instanceof Slot ? Effect.succeed(new SlotReader(this, result)) : Effect.fail(result)
   })
 
-  /** Drops the rest of a message whose reader was left before its end. */
-  private abandon(slot: Slot): void {
+  private readonly awaitReader: Effect.Effect<MessageReader, ReadError> = Effect.flatMap(
+    this.awaitRead(() => this.takeSlot()),
+    (r) => (r instanceof Slot ? Effect.succeed(new SlotReader(this, r)) : Effect.fail(r))
+  )
+
+  /**
+   * Drops the rest of a message whose reader was left before its end.
+   *
+   * @internal
+   */
+  abandon(slot: Slot): void {
     if (slot.done || slot.error !== undefined || slot.abandoned) return
     slot.abandoned = true
     this.released(slot.size + slot.chunks.length * CHUNK_OVERHEAD)
@@ -721,43 +793,41 @@ export class ConnImpl implements Conn, FrameHandler {
     slot.size = 0
   }
 
-  private slotReader(slot: Slot): MessageReader {
-    const take = (): Chunk.Chunk<Uint8Array> | ReadError | null | undefined => {
-      if (slot.chunks.length > 0) {
-        const chunks = slot.chunks
-        slot.chunks = []
-        this.released(slot.size + chunks.length * CHUNK_OVERHEAD)
-        slot.size = 0
-        return Chunk.unsafeFromArray(chunks)
-      }
-      if (slot.error !== undefined) return slot.error
-      if (slot.done || slot.abandoned) return null
-      return undefined
+  /**
+   * A reader's pull: the chunks that arrived, the end, the error, or a wait
+   * for one of them.
+   *
+   * @internal
+   */
+  pullSlot(slot: Slot): Effect.Effect<Chunk.Chunk<Uint8Array>, ReadError> {
+    return this.takeChunks(slot) ?? this.awaitChunks(slot)
+  }
+
+  private takeChunks(slot: Slot): Effect.Effect<Chunk.Chunk<Uint8Array>, ReadError> | undefined {
+    const chunks = slot.chunks
+    if (chunks.length > 0) {
+      slot.chunks = []
+      this.released(slot.size + chunks.length * CHUNK_OVERHEAD)
+      slot.size = 0
+      return Effect.succeed(Chunk.unsafeFromArray(chunks))
     }
-    const wait = Effect.async<Chunk.Chunk<Uint8Array> | ReadError | null>((resume) => {
-      slot.waiter = () => {
-        const r = take()
-        if (r !== undefined) resume(Effect.succeed(r))
+    if (slot.error !== undefined) return Effect.fail(slot.error)
+    if (slot.done || slot.abandoned) return PULLED_END
+    return undefined
+  }
+
+  private awaitChunks(slot: Slot): Effect.Effect<Chunk.Chunk<Uint8Array>, ReadError> {
+    return Effect.async<Chunk.Chunk<Uint8Array>, ReadError>((resume) => {
+      const waiter = () => {
+        const r = this.takeChunks(slot)
+        if (r !== undefined) resume(r)
+        else slot.waiter = waiter
       }
+      slot.waiter = waiter
       return Effect.sync(() => {
         slot.waiter = undefined
       })
     })
-    const pull: Effect.Effect<Chunk.Chunk<Uint8Array>, ReadError> = Effect.suspend(() => {
-      const r = take()
-      return r === undefined ? Effect.flatMap(wait, pulled) : pulled(r)
-    })
-    const abandon = Effect.sync(() => this.abandon(slot))
-    return {
-      type: slot.type,
-      pull,
-      // built on first use: most readers pull
-      get stream() {
-        return Stream.repeatEffectChunkOption(Effect.flatMap(Effect.mapError(pull, Option.some), endOnEmpty)).pipe(
-          Stream.ensuring(abandon)
-        )
-      }
-    }
   }
 
   readonly setReadLimit = (bytes: number): Effect.Effect<void> =>
@@ -887,23 +957,44 @@ export class ConnImpl implements Conn, FrameHandler {
   }
 
   /**
-   * Takes the write lock, in turn with other writers. A `writer` holds it for
-   * a whole message; a `write` only when it had to wait.
+   * Runs `then` once the write lock is ours, in turn with other writers (at
+   * once when it is free). Call it uninterruptibly: only the wait itself is
+   * restored to interruptible, and a lock handed over just as the wait is
+   * interrupted is passed on, never lost. A `writer` holds the lock for a
+   * whole message; a `write` only when it had to wait.
    */
-  private readonly lockWrite: Effect.Effect<void> = Effect.suspend(() => {
+  private acquireWrite<A, E, R>(
+    restore: <AX, EX, RX>(effect: Effect.Effect<AX, EX, RX>) => Effect.Effect<AX, EX, RX>,
+    then: () => Effect.Effect<A, E, R>
+  ): Effect.Effect<A, E, R> {
     if (!this.writeLocked) {
       this.writeLocked = true
-      return Effect.void
+      return then()
     }
+    const request = new LockRequest()
+    return Effect.matchCauseEffect(restore(this.awaitLock(request)), {
+      onFailure: (cause) => {
+        if (request.granted) this.unlockWrite()
+        return Effect.failCause(cause)
+      },
+      onSuccess: then
+    })
+  }
+
+  private awaitLock(request: LockRequest): Effect.Effect<void> {
     return Effect.async<void>((resume) => {
-      const waiter = () => resume(Effect.void)
+      const waiter = () => {
+        request.granted = true
+        resume(Effect.void)
+      }
       this.lockWaiters.push(waiter)
       return Effect.sync(() => {
+        if (request.granted) return
         const i = this.lockWaiters.indexOf(waiter)
         if (i >= 0) this.lockWaiters.splice(i, 1)
       })
     })
-  })
+  }
 
   private readonly unlockWrite = (): void => {
     const next = this.lockWaiters.shift()
@@ -914,18 +1005,16 @@ export class ConnImpl implements Conn, FrameHandler {
 
   /** Runs `send` under the write lock, after any pending drain. */
   private locked(send: () => void): Effect.Effect<void, CloseError> {
-    const body = this.awaitDrain.pipe(
-      Effect.andThen(
-        Effect.suspend(() => {
-          if (this.state !== OPEN) return Effect.fail(this.writeFailure)
-          send()
-          return this.sent()
-        })
-      )
+    const body = Effect.zipRight(
+      this.awaitDrain,
+      Effect.suspend(() => {
+        if (this.state !== OPEN) return Effect.fail(this.writeFailure)
+        send()
+        return this.sent()
+      })
     )
-    // once the lock is ours, its release is in place before anything can interrupt
     return Effect.uninterruptibleMask((restore) =>
-      Effect.zipRight(restore(this.lockWrite), restore(body).pipe(Effect.ensuring(Effect.sync(this.unlockWrite))))
+      this.acquireWrite(restore, () => Effect.ensuring(restore(body), Effect.sync(this.unlockWrite)))
     )
   }
 
@@ -947,82 +1036,87 @@ export class ConnImpl implements Conn, FrameHandler {
   }) as Conn["write"]
 
   /**
-   * A writer for one message, to be used once the write lock is ours;
-   * `release` ends the message and gives the lock back.
+   * Sends the next fragment of `writer`'s message.
+   *
+   * @internal
    */
-  private openWriter(type: MessageType): {
-    readonly writer: MessageWriter
-    readonly release: (exit: Exit.Exit<unknown, unknown>) => Effect.Effect<void>
-  } {
-    const opcode = type === "text" ? Opcode.Text : Opcode.Binary
-    // The latest chunk is held back so that `close` can send it as the final frame.
-    let held: Uint8Array | undefined = undefined
-    let started = false
-    let compress = false
-    let finished = false
-    const send = (chunk: Uint8Array, fin: boolean): Effect.Effect<void, CloseError> => {
-      if (this.state !== OPEN) return Effect.fail(this.writeFailure)
-      if (!started) compress = this.shouldCompress(chunk.length)
-      this.sendData(started ? Opcode.Continuation : opcode, fin, compress, chunk)
-      started = true
-      return this.sent()
-    }
-    const finish = (): Effect.Effect<void, CloseError> => {
-      finished = true
-      const last = held ?? EMPTY
-      held = undefined
-      return send(last, true)
-    }
-    const writer: MessageWriter = {
-      write: (data) =>
-        Effect.suspend(() => {
-          if (finished) return Effect.dieMessage("MessageWriter: write after close")
-          const previous = held
-          held = toBytes(data)
-          return previous === undefined ? Effect.void : send(previous, false)
-        }),
-      close: Effect.suspend(() => (finished ? Effect.void : finish()))
-    }
-    const release = (exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> => {
-      if (finished) return Effect.sync(this.unlockWrite)
-      // a message cut short cannot be taken back: end it if nothing went out yet, else fail the connection
-      if (Exit.isSuccess(exit)) return Effect.ignore(finish()).pipe(Effect.ensuring(Effect.sync(this.unlockWrite)))
-      finished = true
-      this.unlockWrite()
-      return started ? this.close(StatusCode.InternalError, "message writer interrupted") : Effect.void
-    }
-    return { writer, release }
+  sendFragment(writer: FrameWriter, chunk: Uint8Array, fin: boolean): Effect.Effect<void, CloseError> {
+    if (this.state !== OPEN) return Effect.fail(this.writeFailure)
+    if (!writer.started) writer.compress = this.shouldCompress(chunk.length)
+    this.sendData(writer.started ? Opcode.Continuation : writer.opcode, fin, writer.compress, chunk)
+    writer.started = true
+    return this.sent()
   }
 
-  private readonly openFailure = (): Effect.Effect<void, CloseError> =>
-    this.state === OPEN ? Effect.void : Effect.fail(this.writeFailure)
+  /**
+   * Ends `writer`'s message as its user ended (finishing it if it went well,
+   * failing the connection if it was cut short after frames went out) and
+   * gives the write lock back. `Effect.void` when nothing is left to wait for.
+   */
+  private releaseWriter(writer: FrameWriter, success: boolean): Effect.Effect<void> {
+    if (writer.finished) {
+      this.unlockWrite()
+      return Effect.void
+    }
+    writer.finished = true
+    if (success) {
+      // a message cut short cannot be taken back: a finished `use` that did not close ends it here
+      if (this.state === OPEN) {
+        this.sendFragment(writer, writer.takeHeld(), true)
+        if (this.congested) return Effect.ensuring(this.awaitDrain, Effect.sync(this.unlockWrite))
+      }
+      this.unlockWrite()
+      return Effect.void
+    }
+    this.unlockWrite()
+    return writer.started ? this.close(StatusCode.InternalError, "message writer interrupted") : Effect.void
+  }
 
   readonly writer = (type: MessageType): Effect.Effect<MessageWriter, CloseError, Scope.Scope> =>
-    // once the lock is ours, its release is in place before anything can interrupt
     Effect.uninterruptibleMask((restore) =>
-      Effect.zipRight(
-        restore(this.lockWrite),
-        Effect.suspend(() => {
-          const { release, writer } = this.openWriter(type)
-          return Effect.addFinalizer(release).pipe(Effect.zipRight(this.openFailure()), Effect.as(writer))
-        })
-      )
+      this.acquireWrite(restore, () => {
+        const writer = new FrameWriter(this, type)
+        // the release is in place before anything can interrupt
+        return Effect.addFinalizer((exit) => this.releaseWriter(writer, Exit.isSuccess(exit))).pipe(
+          Effect.zipRight(this.state === OPEN ? Effect.void : Effect.fail(this.writeFailure)),
+          Effect.as(writer)
+        )
+      })
     )
 
   readonly withWriter = <A, E, R>(
     type: MessageType,
     use: (writer: MessageWriter) => Effect.Effect<A, E, R>
   ): Effect.Effect<A, E | CloseError, R> =>
-    Effect.uninterruptibleMask((restore) =>
-      Effect.zipRight(
-        restore(this.lockWrite),
-        Effect.suspend((): Effect.Effect<A, E | CloseError, R> => {
-          const { release, writer } = this.openWriter(type)
-          const body: Effect.Effect<A, E | CloseError, R> = Effect.zipRight(this.openFailure(), Effect.suspend(() => use(writer)))
-          return Effect.onExit(restore(body), release)
-        })
-      )
-    )
+    Effect.uninterruptibleMask((restore) => this.acquireWrite(restore, () => this.useWriter(type, use, restore)))
+
+  /** Runs `use` with a new writer, the write lock being ours; gives the lock back when `use` ends. */
+  private useWriter<A, E, R>(
+    type: MessageType,
+    use: (writer: MessageWriter) => Effect.Effect<A, E, R>,
+    restore: <AX, EX, RX>(effect: Effect.Effect<AX, EX, RX>) => Effect.Effect<AX, EX, RX>
+  ): Effect.Effect<A, E | CloseError, R> {
+    if (this.state !== OPEN) {
+      this.unlockWrite()
+      return Effect.fail(this.writeFailure)
+    }
+    const writer = new FrameWriter(this, type)
+    let body: Effect.Effect<A, E, R>
+    try {
+      body = use(writer)
+    } catch (defect) {
+      this.unlockWrite()
+      return Effect.die(defect)
+    }
+    return Effect.matchCauseEffect(restore(body), {
+      onFailure: (cause) => Effect.zipRight(this.releaseWriter(writer, false), Effect.failCause(cause)),
+      onSuccess: (a) => {
+        const release = this.releaseWriter(writer, true)
+        // the common case: the final frame is out and nothing to wait for
+        return release === Effect.void ? Effect.succeed(a) : Effect.as(release, a)
+      }
+    })
+  }
 
   // ---------------------------------------------------------------------------
   // Ping and close
