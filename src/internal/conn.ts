@@ -18,8 +18,8 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
-import * as FiberSet from "effect/FiberSet"
 import * as Option from "effect/Option"
+import * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as Codec from "../Codec.js"
@@ -64,8 +64,8 @@ export interface ConnConfig {
   readonly onPong: ((payload: Uint8Array) => void) | undefined
 }
 
-/** What one waiting `read` or stream pull does when the queue changes. */
-type Waiter = () => boolean
+/** Wakes one waiting fiber (it then looks for itself). */
+type Wake = () => void
 
 /** One data message on its way to the application. */
 class Slot {
@@ -92,6 +92,8 @@ const CLOSED = 2
 const MAX_WRITE_BUFFER = 4 * 1024 * 1024
 /** Per-chunk bookkeeping cost counted against the buffer bound. */
 const CHUNK_OVERHEAD = 64
+/** Waiting reads beyond this many are woken to look again: drops the wake-ups of interrupted ones. */
+const MAX_IDLE_WAITERS = 16
 /** Slots with more pieces than this are compacted while nobody streams them. */
 const MAX_PIECES = 64
 const EMPTY = new Uint8Array(0)
@@ -205,6 +207,28 @@ class FrameWriter implements MessageWriter {
   }
 }
 
+/** Where a socket keeps its connection, for the shared listeners below. */
+const connKey: unique symbol = Symbol("effect-websocket/conn")
+
+type ConnSocket = Duplex & { readonly [connKey]: ConnImpl }
+
+function onSocketData(this: ConnSocket, chunk: Buffer): void {
+  this[connKey].onData(chunk)
+}
+function onSocketEnd(this: ConnSocket): void {
+  this[connKey].onEnd()
+}
+function onSocketError(this: ConnSocket, error: Error): void {
+  this[connKey].onError(error)
+}
+function onSocketClose(this: ConnSocket): void {
+  this[connKey].onTransportClose()
+}
+function onSocketDrain(this: ConnSocket): void {
+  this[connKey].onDrain()
+}
+const uncork = (conn: ConnImpl): void => conn.uncorkNow()
+
 /** @internal */
 export class ConnImpl implements Conn, FrameHandler {
   readonly [TypeId]: typeof TypeId = TypeId
@@ -220,7 +244,10 @@ export class ConnImpl implements Conn, FrameHandler {
   private readonly onPing: ((payload: Uint8Array) => boolean) | undefined
   private readonly onPong: ((payload: Uint8Array) => void) | undefined
   private readonly parser: FrameParser
-  private readonly runFork: <A, E>(effect: Effect.Effect<A, E>) => Fiber.RuntimeFiber<A, E>
+  /** Runs background fibers (timers, a close) with the services of the connection's creator. */
+  private readonly runtime: Runtime.Runtime<never>
+  /** Background fibers still running; interrupted when the connection's scope closes. */
+  private background: Set<Fiber.RuntimeFiber<unknown, unknown>> | undefined = undefined
 
   // --- read state ---
   private readLimit: number
@@ -239,14 +266,17 @@ export class ConnImpl implements Conn, FrameHandler {
   private frameKey = 0
   private frameMasked = false
   private frameOpcode = 0
-  private readonly control = new Uint8Array(MAX_CONTROL_PAYLOAD)
+  /** A control frame's payload when it spans chunks (allocated on first need). */
+  private control: Uint8Array | undefined = undefined
+  /** The current control frame's payload, when it came whole in one chunk. */
+  private controlView: Uint8Array | undefined = undefined
   private inflater: Codec.Inflater | undefined = undefined
   private slots: Array<Slot> = []
   /** The message a `reader` took, until the next read. */
   private streaming: Slot | undefined = undefined
   private bufferedBytes = 0
   private paused = false
-  private readonly readWaiters: Array<Waiter> = []
+  private readonly readWaiters: Array<Wake> = []
   /** Once set, what every read gets after the queued messages. */
   private readError: CloseError | undefined = undefined
   private readClosed = false
@@ -264,7 +294,10 @@ export class ConnImpl implements Conn, FrameHandler {
   private state = OPEN
   /** Why writes fail once we are closing or closed. */
   private writeError: CloseError | undefined = undefined
-  private readonly closedDeferred = Deferred.unsafeMake<CloseError>(FiberId.none)
+  /** Why the connection closed, once it has. */
+  private closeError: CloseError | undefined = undefined
+  /** Waiters for the close, when any came before it (`closed`, `close`). */
+  private closedDeferred: Deferred.Deferred<CloseError> | undefined = undefined
   private lingerFiber: Fiber.RuntimeFiber<void> | undefined = undefined
   /** An end waiting for the application to read the messages before it. */
   private pendingEnd: (() => void) | undefined = undefined
@@ -273,12 +306,9 @@ export class ConnImpl implements Conn, FrameHandler {
 
   // --- ping state ---
   private pingCounter = 0
-  private readonly pings = new Map<string, () => void>()
+  private pings: Map<string, () => void> | undefined = undefined
 
-  constructor(
-    config: ConnConfig,
-    runFork: <A, E>(effect: Effect.Effect<A, E>) => Fiber.RuntimeFiber<A, E>
-  ) {
+  constructor(config: ConnConfig, runtime: Runtime.Runtime<never>) {
     this.socket = config.socket
     this.client = config.role === "client"
     this.codec = config.codec
@@ -290,34 +320,59 @@ export class ConnImpl implements Conn, FrameHandler {
     this.onPing = config.onPing
     this.onPong = config.onPong
     this.readLimit = config.readLimit < 0 ? Infinity : config.readLimit
-    this.runFork = runFork
+    this.runtime = runtime
     this.parser = new FrameParser(this)
   }
 
   /** Attaches to the socket and parses the bytes that came with the handshake. */
   start(head: Uint8Array): void {
-    const socket = this.socket
-    socket.on("data", (chunk: Buffer) => this.onData(chunk))
-    socket.on("end", () => this.onEnd())
-    socket.on("error", (error: Error) => {
-      this.transportCause ??= error
-    })
-    socket.on("close", () => this.onTransportClose())
-    socket.on("drain", () => this.onDrain())
+    const socket = this.socket as Duplex & { [connKey]?: ConnImpl }
+    // shared listeners, not closures: nothing per connection but this property
+    socket[connKey] = this
+    socket.on("data", onSocketData)
+    socket.on("end", onSocketEnd)
+    socket.on("error", onSocketError)
+    socket.on("close", onSocketClose)
+    socket.on("drain", onSocketDrain)
     if (head.length > 0) this.onData(head)
   }
 
-  // ---------------------------------------------------------------------------
-  // Incoming bytes (synchronous)
-  // ---------------------------------------------------------------------------
-
-  private onData(chunk: Uint8Array): void {
+  /** @internal */
+  onData(chunk: Uint8Array): void {
     if (this.parser.stopped) return
     const parser = this.parser
     if (!parser.push(chunk) && parser.error !== undefined && this.state !== CLOSED) {
       this.fail(parser.errorTooBig ? StatusCode.MessageTooBig : StatusCode.ProtocolError, parser.error)
     }
   }
+
+  /** @internal */
+  onError(error: Error): void {
+    this.transportCause ??= error
+  }
+
+  private interruptBackground(): void {
+    const background = this.background
+    this.background = undefined
+    if (background !== undefined) for (const fiber of background) fiber.unsafeInterruptAsFork(FiberId.none)
+  }
+
+  /**
+   * Runs `effect` in the background until it ends or the connection's scope
+   * closes. Interruptible even when the connection was opened in an
+   * uninterruptible region (e.g. a bare app under HttpServer.serve).
+   */
+  private fork<A, E>(effect: Effect.Effect<A, E>): Fiber.RuntimeFiber<A, E> {
+    const fiber = Runtime.runFork(this.runtime)(Effect.interruptible(effect))
+    const background = (this.background ??= new Set())
+    background.add(fiber)
+    fiber.addObserver(() => background.delete(fiber))
+    return fiber
+  }
+
+  // ---------------------------------------------------------------------------
+  // Incoming bytes (synchronous)
+  // ---------------------------------------------------------------------------
 
   onHeader(p: FrameParser): boolean {
     const opcode = p.opcode
@@ -371,7 +426,7 @@ export class ConnImpl implements Conn, FrameHandler {
     }
     if (this.readClosed) {
       this.current = undefined
-      this.runFork(this.close(StatusCode.PolicyViolation, "unexpected data message"))
+      this.fork(this.close(StatusCode.PolicyViolation, "unexpected data message"))
       return
     }
     const slot = new Slot(text ? "text" : "binary")
@@ -383,7 +438,13 @@ export class ConnImpl implements Conn, FrameHandler {
   onPayload(data: Uint8Array, start: number, end: number, offset: number): boolean {
     const opcode = this.frameOpcode
     if (opcode >= Opcode.Close) {
-      this.control.set(data.subarray(start, end), offset)
+      if (offset === 0 && end - start === this.parser.length) {
+        // the whole payload in this chunk (the usual case): no copy
+        this.controlView = data.subarray(start, end)
+      } else {
+        this.control ??= new Uint8Array(MAX_CONTROL_PAYLOAD)
+        this.control.set(data.subarray(start, end), offset)
+      }
       return true
     }
     if (this.current === undefined) return true
@@ -398,7 +459,10 @@ export class ConnImpl implements Conn, FrameHandler {
   onFrameEnd(p: FrameParser): boolean {
     const opcode = this.frameOpcode
     if (opcode >= Opcode.Close) {
-      const payload = this.control.subarray(0, p.length)
+      const view = this.controlView
+      this.controlView = undefined
+      // an empty payload has no chunk; a split one was gathered in `control`
+      const payload = view ?? (p.length === 0 ? EMPTY : (this.control as Uint8Array).subarray(0, p.length))
       if (this.frameMasked) this.codec.mask(payload, 0, payload.length, this.frameKey, 0)
       return this.onControl(opcode, payload)
     }
@@ -462,7 +526,7 @@ export class ConnImpl implements Conn, FrameHandler {
     }
     if (opcode === Opcode.Pong) {
       this.onPong?.(payload)
-      const resume = this.pings.get(decoder.decode(payload))
+      const resume = this.pings?.get(decoder.decode(payload))
       if (resume !== undefined) resume()
       return true
     }
@@ -525,7 +589,7 @@ export class ConnImpl implements Conn, FrameHandler {
         this.current = undefined
       }
       this.pendingEnd = act
-      this.pendingTimer = this.runFork(Effect.sleep(this.closeTimeout).pipe(Effect.andThen(Effect.sync(act))))
+      this.pendingTimer = this.fork(Effect.sleep(this.closeTimeout).pipe(Effect.andThen(Effect.sync(act))))
       this.notifyReaders()
       return false
     }
@@ -550,7 +614,8 @@ export class ConnImpl implements Conn, FrameHandler {
     return this.fail(StatusCode.MessageTooBig, `read limited at ${this.messageLimit + 1} bytes`)
   }
 
-  private onEnd(): void {
+  /** @internal */
+  onEnd(): void {
     this.runPendingEnd()
     // the peer half-closed: without a close frame that is an abnormal closure
     if (this.state !== CLOSED) {
@@ -559,7 +624,8 @@ export class ConnImpl implements Conn, FrameHandler {
     this.socket.end()
   }
 
-  private onTransportClose(): void {
+  /** @internal */
+  onTransportClose(): void {
     this.runPendingEnd()
     this.lingerFiber?.unsafeInterruptAsFork(FiberId.none)
     this.lingerFiber = undefined
@@ -595,10 +661,12 @@ export class ConnImpl implements Conn, FrameHandler {
     }
     this.current = undefined
     this.notifyReaders()
-    for (const resume of this.pings.values()) resume()
-    this.pings.clear()
+    const pings = this.pings
+    this.pings = undefined
+    if (pings !== undefined) for (const resume of pings.values()) resume()
     this.onDrain()
-    Deferred.unsafeDone(this.closedDeferred, Exit.succeed(error))
+    this.closeError = error
+    if (this.closedDeferred !== undefined) Deferred.unsafeDone(this.closedDeferred, Exit.succeed(error))
   }
 
   /**
@@ -614,7 +682,7 @@ export class ConnImpl implements Conn, FrameHandler {
       this.paused = false
       socket.resume()
     }
-    this.lingerFiber = this.runFork(Effect.sleep(this.closeTimeout).pipe(Effect.andThen(Effect.sync(() => {
+    this.lingerFiber = this.fork(Effect.sleep(this.closeTimeout).pipe(Effect.andThen(Effect.sync(() => {
       socket.destroy()
     }))))
   }
@@ -623,7 +691,7 @@ export class ConnImpl implements Conn, FrameHandler {
   private destroy(error: CloseError): void {
     this.runPendingEnd()
     this.finish(error)
-    if (this.corked) this.uncork()
+    if (this.corked) uncork(this)
     this.socket.destroy()
     this.freeCodecState()
   }
@@ -639,9 +707,14 @@ export class ConnImpl implements Conn, FrameHandler {
   // The read queue
   // ---------------------------------------------------------------------------
 
+  /** Wakes every waiting read: each tries again, and those that find nothing wait again. */
   private notifyReaders(): void {
     const waiters = this.readWaiters
-    while (waiters.length > 0 && waiters[0]()) waiters.shift()
+    const n = waiters.length
+    if (n === 0) return
+    // resuming a fiber only schedules it: nobody re-registers during this loop
+    for (let i = 0; i < n; i++) waiters[i]()
+    waiters.splice(0, n)
   }
 
   private wakeSlot(slot: Slot): void {
@@ -702,30 +775,29 @@ export class ConnImpl implements Conn, FrameHandler {
     return new Message(head.type, concat(head.chunks, head.size))
   }
 
-  /** Waits for `take` to produce something, in turn with other readers. */
-  private awaitRead<A>(take: () => A | undefined): Effect.Effect<A> {
-    return Effect.async<A>((resume) => {
-      const waiter: Waiter = () => {
-        const result = take()
-        if (result === undefined) return false
-        resume(Effect.succeed(result))
-        return true
-      }
-      this.readWaiters.push(waiter)
-      return Effect.sync(() => {
-        const i = this.readWaiters.indexOf(waiter)
-        if (i >= 0) this.readWaiters.splice(i, 1)
-      })
-    })
+  /**
+   * Suspends until the read queue changes. A wake-up only tells the fiber to
+   * look again: a read takes a message only while its fiber runs, so an
+   * interrupted read can never lose one, and the wait needs no canceler (an
+   * interrupted wait's wake-up is ignored; a long list of them is flushed).
+   */
+  private get awaitQueue(): Effect.Effect<void> {
+    return (this.awaitQueueCache ??= Effect.async<void>((resume) => {
+      const waiters = this.readWaiters
+      if (waiters.length >= MAX_IDLE_WAITERS) this.notifyReaders()
+      waiters.push(() => resume(Effect.void))
+    }))
   }
+  private awaitQueueCache: Effect.Effect<void> | undefined = undefined
 
-  private readonly takeMessageEffect: Effect.Effect<Message | ReadError> = this.awaitRead(() => this.takeMessage())
-
-  readonly read: Effect.Effect<Message, ReadError> = Effect.suspend(() => {
-    const result = this.readWaiters.length === 0 ? this.takeMessage() : undefined
-    const next = result === undefined ? this.takeMessageEffect : Effect.succeed(result)
-    return Effect.flatMap(next, (r) => (r instanceof Message ? Effect.succeed(r) : Effect.fail(r)))
-  })
+  private readCache: Effect.Effect<Message, ReadError> | undefined = undefined
+  get read(): Effect.Effect<Message, ReadError> {
+    return (this.readCache ??= Effect.suspend(() => {
+      const r = this.takeMessage()
+      if (r === undefined) return Effect.zipRight(this.awaitQueue, this.read)
+      return r instanceof Message ? Effect.succeed(r) : Effect.fail(r)
+    }))
+  }
 
   /** All whole messages queued (at least one), or the end. */
   private takeMessages(): Array<Message> | ReadError | undefined {
@@ -739,19 +811,21 @@ export class ConnImpl implements Conn, FrameHandler {
     }
   }
 
-  private readonly pullMessages: Effect.Effect<Chunk.Chunk<Message>, Option.Option<ReadError>> = Effect.suspend(
-    () => {
-      const result = this.readWaiters.length === 0 ? this.takeMessages() : undefined
-      const next = result === undefined ? this.awaitRead(() => this.takeMessages()) : Effect.succeed(result)
-      return Effect.flatMap(next, (r) => {
-        if (Array.isArray(r)) return Effect.succeed(Chunk.unsafeFromArray(r))
-        if (r instanceof CloseError && StatusCode.isNormal(r.code)) return Effect.fail(Option.none())
-        return Effect.fail(Option.some(r))
-      })
-    }
-  )
+  private pullMessagesCache: Effect.Effect<Chunk.Chunk<Message>, Option.Option<ReadError>> | undefined = undefined
+  private get pullMessages(): Effect.Effect<Chunk.Chunk<Message>, Option.Option<ReadError>> {
+    return (this.pullMessagesCache ??= Effect.suspend(() => {
+      const r = this.takeMessages()
+      if (r === undefined) return Effect.zipRight(this.awaitQueue, this.pullMessages)
+      if (Array.isArray(r)) return Effect.succeed(Chunk.unsafeFromArray(r))
+      if (r instanceof CloseError && StatusCode.isNormal(r.code)) return Effect.fail(Option.none())
+      return Effect.fail(Option.some(r))
+    }))
+  }
 
-  readonly messages: Stream.Stream<Message, ReadError> = Stream.repeatEffectChunkOption(this.pullMessages)
+  private messagesCache: Stream.Stream<Message, ReadError> | undefined = undefined
+  get messages(): Stream.Stream<Message, ReadError> {
+    return (this.messagesCache ??= Stream.repeatEffectChunkOption(this.pullMessages))
+  }
 
   /** The next message's slot (whole or not), its error, the end, or undefined. */
   private takeSlot(): Slot | ReadError | undefined {
@@ -769,16 +843,14 @@ export class ConnImpl implements Conn, FrameHandler {
     return head
   }
 
-  readonly reader: Effect.Effect<MessageReader, ReadError> = Effect.suspend(() => {
-    const result = this.readWaiters.length === 0 ? this.takeSlot() : undefined
-    if (result === undefined) return this.awaitReader
-    return result instanceof Slot ? Effect.succeed(new SlotReader(this, result)) : Effect.fail(result)
-  })
-
-  private readonly awaitReader: Effect.Effect<MessageReader, ReadError> = Effect.flatMap(
-    this.awaitRead(() => this.takeSlot()),
-    (r) => (r instanceof Slot ? Effect.succeed(new SlotReader(this, r)) : Effect.fail(r))
-  )
+  private readerCache: Effect.Effect<MessageReader, ReadError> | undefined = undefined
+  get reader(): Effect.Effect<MessageReader, ReadError> {
+    return (this.readerCache ??= Effect.suspend(() => {
+      const r = this.takeSlot()
+      if (r === undefined) return Effect.zipRight(this.awaitQueue, this.reader)
+      return r instanceof Slot ? Effect.succeed(new SlotReader(this, r)) : Effect.fail(r)
+    }))
+  }
 
   /**
    * Drops the rest of a message whose reader was left before its end.
@@ -816,43 +888,55 @@ export class ConnImpl implements Conn, FrameHandler {
     return undefined
   }
 
+  // a wake-up, then a look (as for the read queue): an interrupted pull loses nothing
   private awaitChunks(slot: Slot): Effect.Effect<Chunk.Chunk<Uint8Array>, ReadError> {
-    return Effect.async<Chunk.Chunk<Uint8Array>, ReadError>((resume) => {
-      const waiter = () => {
-        const r = this.takeChunks(slot)
-        if (r !== undefined) resume(r)
-        else slot.waiter = waiter
-      }
-      slot.waiter = waiter
-      return Effect.sync(() => {
-        slot.waiter = undefined
-      })
-    })
+    return Effect.zipRight(
+      Effect.async<void>((resume) => {
+        slot.waiter = () => resume(Effect.void)
+      }),
+      Effect.suspend(() => this.pullSlot(slot))
+    )
   }
 
-  readonly setReadLimit = (bytes: number): Effect.Effect<void> =>
-    Effect.sync(() => {
-      this.readLimit = bytes < 0 ? Infinity : bytes
-    })
+  private setReadLimitFn: ((bytes: number) => Effect.Effect<void>) | undefined = undefined
+  get setReadLimit(): (bytes: number) => Effect.Effect<void> {
+    return (this.setReadLimitFn ??= (bytes: number): Effect.Effect<void> =>
+      Effect.sync(() => {
+        this.readLimit = bytes < 0 ? Infinity : bytes
+      }))
+  }
 
-  readonly closeRead: Effect.Effect<void> = Effect.sync(() => {
-    if (this.readClosed) return
-    this.readClosed = true
-    // what is queued already counts as unexpected too
-    const pending = this.slots.length > 0 || this.current !== undefined
-    for (const slot of this.slots) slot.abandoned = true
-    this.slots = []
-    this.bufferedBytes = 0
-    if (this.paused) {
-      this.paused = false
-      this.socket.resume()
-    }
-    if (this.current !== undefined) this.current = undefined
-    this.runPendingEnd()
-    if (pending && this.state === OPEN) this.runFork(this.close(StatusCode.PolicyViolation, "unexpected data message"))
-  })
+  private closeReadCache: Effect.Effect<void> | undefined = undefined
+  get closeRead(): Effect.Effect<void> {
+    return (this.closeReadCache ??= Effect.sync(() => {
+      if (this.readClosed) return
+      this.readClosed = true
+      // what is queued already counts as unexpected too
+      const pending = this.slots.length > 0 || this.current !== undefined
+      for (const slot of this.slots) slot.abandoned = true
+      this.slots = []
+      this.bufferedBytes = 0
+      if (this.paused) {
+        this.paused = false
+        this.socket.resume()
+      }
+      if (this.current !== undefined) this.current = undefined
+      this.runPendingEnd()
+      if (pending && this.state === OPEN) this.fork(this.close(StatusCode.PolicyViolation, "unexpected data message"))
+    }))
+  }
 
-  readonly closed: Effect.Effect<CloseError> = Deferred.await(this.closedDeferred)
+  // Effects of the connection are built on first use: an idle connection pays for none of them.
+  private closedEffect: Effect.Effect<CloseError> | undefined = undefined
+  get closed(): Effect.Effect<CloseError> {
+    return (this.closedEffect ??= Effect.suspend(() => this.awaitClosed()))
+  }
+
+  /** Waits for the connection to close; its reason. */
+  private awaitClosed(): Effect.Effect<CloseError> {
+    if (this.closeError !== undefined) return Effect.succeed(this.closeError)
+    return Deferred.await(this.closedDeferred ??= Deferred.unsafeMake<CloseError>(FiberId.none))
+  }
 
   // ---------------------------------------------------------------------------
   // Outgoing frames (synchronous)
@@ -867,7 +951,7 @@ export class ConnImpl implements Conn, FrameHandler {
     if (!this.corked) {
       this.corked = true
       socket.cork()
-      process.nextTick(this.uncork)
+      process.nextTick(uncork, this)
     }
     const length = payload.length
     const client = this.client
@@ -893,7 +977,8 @@ export class ConnImpl implements Conn, FrameHandler {
     }
   }
 
-  private readonly uncork = (): void => {
+  /** @internal */
+  uncorkNow(): void {
     this.corked = false
     this.socket.uncork()
   }
@@ -935,21 +1020,21 @@ export class ConnImpl implements Conn, FrameHandler {
     )
   }
 
-  private onDrain(): void {
+  /** @internal */
+  onDrain(): void {
     const waiters = this.drainWaiters.splice(0)
     for (const resume of waiters) resume()
   }
 
   /** Waits until the socket is no longer congested (or the connection is gone). */
-  private readonly awaitDrain: Effect.Effect<void> = Effect.async<void>((resume) => {
-    if (!this.congested || this.socket.destroyed) return resume(Effect.void)
-    const waiter = () => resume(Effect.void)
-    this.drainWaiters.push(waiter)
-    return Effect.sync(() => {
-      const i = this.drainWaiters.indexOf(waiter)
-      if (i >= 0) this.drainWaiters.splice(i, 1)
-    })
-  })
+  private awaitDrainCache: Effect.Effect<void> | undefined = undefined
+  private get awaitDrain(): Effect.Effect<void> {
+    return (this.awaitDrainCache ??= Effect.async<void>((resume) => {
+      if (!this.congested || this.socket.destroyed) return resume(Effect.void)
+      // no canceler: the wake-up of an interrupted wait is dropped at the next 'drain' or the close
+      this.drainWaiters.push(() => resume(Effect.void))
+    }))
+  }
 
   /** After a send: done, or wait for the socket to drain. */
   private sent(): Effect.Effect<void> {
@@ -996,7 +1081,7 @@ export class ConnImpl implements Conn, FrameHandler {
     })
   }
 
-  private readonly unlockWrite = (): void => {
+  private unlockWrite(): void {
     const next = this.lockWaiters.shift()
     // the lock passes straight to the next writer, or is free
     if (next !== undefined) next()
@@ -1014,26 +1099,29 @@ export class ConnImpl implements Conn, FrameHandler {
       })
     )
     return Effect.uninterruptibleMask((restore) =>
-      this.acquireWrite(restore, () => Effect.ensuring(restore(body), Effect.sync(this.unlockWrite)))
+      this.acquireWrite(restore, () => Effect.ensuring(restore(body), Effect.sync(() => this.unlockWrite())))
     )
   }
 
-  readonly write: Conn["write"] = ((typeOrMessage: MessageType | Message, data?: Uint8Array | string) => {
-    const message = typeOrMessage instanceof Message ? typeOrMessage : undefined
-    return Effect.suspend(() => {
-      if (this.state !== OPEN) return Effect.fail(this.writeFailure)
-      const type = message !== undefined ? message.type : (typeOrMessage as MessageType)
-      const bytes = message !== undefined ? message.data : toBytes(data ?? EMPTY)
-      const opcode = type === "text" ? Opcode.Text : Opcode.Binary
-      const compress = this.shouldCompress(bytes.length)
-      // fast path: nobody holds or waits for the lock and the socket has room
-      if (!this.writeLocked && !this.congested) {
-        this.sendData(opcode, true, compress, bytes)
-        return this.sent()
-      }
-      return this.locked(() => this.sendData(opcode, true, compress, bytes))
-    })
-  }) as Conn["write"]
+  private writeFn: Conn["write"] | undefined = undefined
+  get write(): Conn["write"] {
+    return (this.writeFn ??= ((typeOrMessage: MessageType | Message, data?: Uint8Array | string) => {
+      const message = typeOrMessage instanceof Message ? typeOrMessage : undefined
+      return Effect.suspend(() => {
+        if (this.state !== OPEN) return Effect.fail(this.writeFailure)
+        const type = message !== undefined ? message.type : (typeOrMessage as MessageType)
+        const bytes = message !== undefined ? message.data : toBytes(data ?? EMPTY)
+        const opcode = type === "text" ? Opcode.Text : Opcode.Binary
+        const compress = this.shouldCompress(bytes.length)
+        // fast path: nobody holds or waits for the lock and the socket has room
+        if (!this.writeLocked && !this.congested) {
+          this.sendData(opcode, true, compress, bytes)
+          return this.sent()
+        }
+        return this.locked(() => this.sendData(opcode, true, compress, bytes))
+      })
+    }) as Conn["write"])
+  }
 
   /**
    * Sends the next fragment of `writer`'s message.
@@ -1063,7 +1151,7 @@ export class ConnImpl implements Conn, FrameHandler {
       // a message cut short cannot be taken back: a finished `use` that did not close ends it here
       if (this.state === OPEN) {
         this.sendFragment(writer, writer.takeHeld(), true)
-        if (this.congested) return Effect.ensuring(this.awaitDrain, Effect.sync(this.unlockWrite))
+        if (this.congested) return Effect.ensuring(this.awaitDrain, Effect.sync(() => this.unlockWrite()))
       }
       this.unlockWrite()
       return Effect.void
@@ -1072,23 +1160,26 @@ export class ConnImpl implements Conn, FrameHandler {
     return writer.started ? this.close(StatusCode.InternalError, "message writer interrupted") : Effect.void
   }
 
-  readonly writer = (type: MessageType): Effect.Effect<MessageWriter, CloseError, Scope.Scope> =>
-    Effect.uninterruptibleMask((restore) =>
-      this.acquireWrite(restore, () => {
-        const writer = new FrameWriter(this, type)
-        // the release is in place before anything can interrupt
-        return Effect.addFinalizer((exit) => this.releaseWriter(writer, Exit.isSuccess(exit))).pipe(
-          Effect.zipRight(this.state === OPEN ? Effect.void : Effect.fail(this.writeFailure)),
-          Effect.as(writer)
-        )
-      })
-    )
+  private writerFn: ((type: MessageType) => Effect.Effect<MessageWriter, CloseError, Scope.Scope>) | undefined = undefined
+  get writer(): (type: MessageType) => Effect.Effect<MessageWriter, CloseError, Scope.Scope> {
+    return (this.writerFn ??= (type: MessageType): Effect.Effect<MessageWriter, CloseError, Scope.Scope> =>
+      Effect.uninterruptibleMask((restore) =>
+        this.acquireWrite(restore, () => {
+          const writer = new FrameWriter(this, type)
+          // the release is in place before anything can interrupt
+          return Effect.addFinalizer((exit) => this.releaseWriter(writer, Exit.isSuccess(exit))).pipe(
+            Effect.zipRight(this.state === OPEN ? Effect.void : Effect.fail(this.writeFailure)),
+            Effect.as(writer)
+          )
+        })
+      ))
+  }
 
-  readonly withWriter = <A, E, R>(
-    type: MessageType,
-    use: (writer: MessageWriter) => Effect.Effect<A, E, R>
-  ): Effect.Effect<A, E | CloseError, R> =>
-    Effect.uninterruptibleMask((restore) => this.acquireWrite(restore, () => this.useWriter(type, use, restore)))
+  private withWriterFn: Conn["withWriter"] | undefined = undefined
+  get withWriter(): Conn["withWriter"] {
+    return (this.withWriterFn ??= (type, use) =>
+      Effect.uninterruptibleMask((restore) => this.acquireWrite(restore, () => this.useWriter(type, use, restore))))
+  }
 
   /** Runs `use` with a new writer, the write lock being ours; gives the lock back when `use` ends. */
   private useWriter<A, E, R>(
@@ -1122,72 +1213,83 @@ export class ConnImpl implements Conn, FrameHandler {
   // Ping and close
   // ---------------------------------------------------------------------------
 
-  readonly ping: Effect.Effect<Duration.Duration, CloseError> = Effect.suspend(() => {
-    if (this.state !== OPEN) return Effect.fail(this.writeFailure)
-    const id = String(++this.pingCounter)
-    return Effect.flatMap(Clock.currentTimeNanos, (start) =>
-      Effect.async<void, CloseError>((resume) => {
-        this.pings.set(id, () => {
-          this.pings.delete(id)
-          resume(this.state === CLOSED ? Effect.fail(this.writeFailure) : Effect.void)
-        })
-        this.sendFrame(Opcode.Ping, true, false, encoder.encode(id))
-        return Effect.sync(() => {
-          this.pings.delete(id)
-        })
-      }).pipe(
-        Effect.andThen(Clock.currentTimeNanos),
-        Effect.map((end) => Duration.nanos(end - start))
-      ))
-  })
+  private pingCache: Effect.Effect<Duration.Duration, CloseError> | undefined = undefined
+  get ping(): Effect.Effect<Duration.Duration, CloseError> {
+    return (this.pingCache ??= Effect.suspend(() => {
+      if (this.state !== OPEN) return Effect.fail(this.writeFailure)
+      const id = String(++this.pingCounter)
+      return Effect.flatMap(Clock.currentTimeNanos, (start) =>
+        Effect.async<void, CloseError>((resume) => {
+          const pings = (this.pings ??= new Map())
+          pings.set(id, () => {
+            pings.delete(id)
+            resume(this.state === CLOSED ? Effect.fail(this.writeFailure) : Effect.void)
+          })
+          this.sendFrame(Opcode.Ping, true, false, encoder.encode(id))
+          return Effect.sync(() => {
+            pings.delete(id)
+          })
+        }).pipe(
+          Effect.andThen(Clock.currentTimeNanos),
+          Effect.map((end) => Duration.nanos(end - start))
+        ))
+    }))
+  }
 
-  readonly close = (code: number = StatusCode.NormalClosure, reason = ""): Effect.Effect<void> =>
-    Effect.suspend(() => {
-      // the peer's close or a failure waiting for reads is answered now instead
-      this.runPendingEnd()
-      if (this.state !== OPEN) return Effect.asVoid(Deferred.await(this.closedDeferred))
-      if (code !== StatusCode.NoStatusReceived && !StatusCode.isValidOnWire(code)) {
-        return Effect.dieMessage(`status code ${StatusCode.name(code)} cannot be set in a close frame`)
-      }
-      const reasonBytes = encoder.encode(reason)
-      if (reasonBytes.length > MAX_CONTROL_PAYLOAD - 2) {
-        return Effect.dieMessage(`close reason is ${reasonBytes.length} bytes, at most 123 allowed`)
-      }
-      this.state = CLOSING
-      this.writeError = new CloseError({ code, reason, received: false })
-      this.sendClose(code, reasonBytes)
-      const timedOut = new CloseError({
-        code: StatusCode.AbnormalClosure,
-        reason: "close handshake timed out",
-        received: false
-      })
-      const writeTimedOut = new CloseError({
-        code: StatusCode.AbnormalClosure,
-        reason: "close frame could not be written in time",
-        received: false
-      })
-      return this.awaitDrain.pipe(
-        Effect.timeoutOption(this.closeTimeout),
-        Effect.flatMap((written) => {
-          if (Option.isNone(written)) return Effect.sync(() => this.destroy(writeTimedOut))
-          return Deferred.await(this.closedDeferred).pipe(
-            Effect.timeoutOption(this.closeTimeout),
-            Effect.map((answered) => {
-              if (Option.isNone(answered)) this.destroy(timedOut)
-            })
-          )
+  private closeFn: ((code?: number, reason?: string) => Effect.Effect<void>) | undefined = undefined
+  get close(): (code?: number, reason?: string) => Effect.Effect<void> {
+    return (this.closeFn ??= (code: number = StatusCode.NormalClosure, reason = ""): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        // the peer's close or a failure waiting for reads is answered now instead
+        this.runPendingEnd()
+        if (this.state !== OPEN) return Effect.asVoid(this.awaitClosed())
+        if (code !== StatusCode.NoStatusReceived && !StatusCode.isValidOnWire(code)) {
+          return Effect.dieMessage(`status code ${StatusCode.name(code)} cannot be set in a close frame`)
+        }
+        const reasonBytes = encoder.encode(reason)
+        if (reasonBytes.length > MAX_CONTROL_PAYLOAD - 2) {
+          return Effect.dieMessage(`close reason is ${reasonBytes.length} bytes, at most 123 allowed`)
+        }
+        this.state = CLOSING
+        this.writeError = new CloseError({ code, reason, received: false })
+        this.sendClose(code, reasonBytes)
+        const timedOut = new CloseError({
+          code: StatusCode.AbnormalClosure,
+          reason: "close handshake timed out",
+          received: false
         })
-      )
-    })
+        const writeTimedOut = new CloseError({
+          code: StatusCode.AbnormalClosure,
+          reason: "close frame could not be written in time",
+          received: false
+        })
+        return this.awaitDrain.pipe(
+          Effect.timeoutOption(this.closeTimeout),
+          Effect.flatMap((written) => {
+            if (Option.isNone(written)) return Effect.sync(() => this.destroy(writeTimedOut))
+            return this.awaitClosed().pipe(
+              Effect.timeoutOption(this.closeTimeout),
+              Effect.map((answered) => {
+                if (Option.isNone(answered)) this.destroy(timedOut)
+              })
+            )
+          })
+        )
+      }))
+  }
 
-  readonly closeNow: Effect.Effect<void> = Effect.sync(() =>
-    this.destroy(new CloseError({ code: StatusCode.AbnormalClosure, reason: "closed by closeNow", received: false }))
-  )
+  private closeNowCache: Effect.Effect<void> | undefined = undefined
+  get closeNow(): Effect.Effect<void> {
+    return (this.closeNowCache ??= Effect.sync(() =>
+      this.destroy(new CloseError({ code: StatusCode.AbnormalClosure, reason: "closed by closeNow", received: false }))
+    ))
+  }
 
   /** The finalizer of the connection's scope. */
   finalize(exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> {
     return Effect.sync(() => {
       this.runPendingEnd()
+      this.interruptBackground()
       if (this.socket.destroyed) return this.freeCodecState()
       const goingAway = this.state === OPEN && Exit.isInterrupted(exit)
       if (!goingAway) {
@@ -1215,12 +1317,14 @@ export class ConnImpl implements Conn, FrameHandler {
  * @internal
  */
 export const make = (config: ConnConfig): Effect.Effect<ConnImpl, never, Scope.Scope> =>
-  Effect.gen(function*() {
-    const run = yield* FiberSet.makeRuntime<never, unknown, unknown>()
-    // background work (close timers, closeRead's close) must stay interruptible even when the
-    // connection was opened in an uninterruptible region, e.g. a bare app under HttpServer.serve
-    const conn = new ConnImpl(config, (effect) => run(Effect.interruptible(effect)))
-    yield* Effect.addFinalizer((exit) => conn.finalize(exit))
-    conn.start(config.head)
-    return conn
+  Effect.flatMap(Effect.runtime<never>(), (runtime) => {
+    const conn = new ConnImpl(config, runtime)
+    return Effect.map(finalizeWithScope(conn), () => {
+      conn.start(config.head)
+      return conn
+    })
   })
+
+// Its own function, so that the finalizer's closure holds the connection alone (not the config).
+const finalizeWithScope = (conn: ConnImpl): Effect.Effect<void, never, Scope.Scope> =>
+  Effect.addFinalizer((exit) => conn.finalize(exit))

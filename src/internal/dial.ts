@@ -223,4 +223,4 @@ export const dial = (
     )
     pending.socket = undefined
     return { conn: c, response: { status: response.statusCode ?? 101, headers: response.headers } }
-  }).pipe(Effect.withSpan("WebSocket.dial", { attributes: { url: String(url) } }))
+  }).pipe(Effect.withSpan("WebSocket.dial", { attributes: { url: String(url) }, captureStackTrace: false }))
