@@ -1,7 +1,8 @@
 /**
- * Our echo server as the benchmark runs it: examples/echo/server.ts bundled
- * with the library into one plain JavaScript file (dependencies stay
- * imports from node_modules), run by `node` without a TypeScript loader.
+ * Our echo server (and the client bench) as the benchmark runs them:
+ * examples/echo/server.ts bundled with the library into one plain JavaScript
+ * file (dependencies stay imports from node_modules), run by `node` without a
+ * TypeScript loader.
  * That is how an application runs the library (compiled), and it leaves out
  * the loader's per-function `__name` calls (tsx transpiles with keepNames),
  * which would bill every closure the library creates.
@@ -19,8 +20,14 @@ interface Esbuild {
   readonly buildSync: (options: Record<string, unknown>) => { readonly errors: ReadonlyArray<unknown> }
 }
 
+/** The client bench (clients.ts), bundled the same way. */
+export const CLIENTS_BUILT = "test/bench/.build/clients.mjs"
+
 /** Bundles our echo server with esbuild (tsx's own dependency); throws on failure. */
 export const buildOurs = (): string => bundle("examples/echo/server.ts", OURS_BUILT)
+
+/** Bundles the client bench; throws on failure. */
+export const buildClients = (): string => bundle("test/bench/clients.ts", CLIENTS_BUILT)
 
 /** Bundles `entry` (relative to the repository) into `out`, dependencies left as imports. */
 export const bundle = (entry: string, out: string): string => {
