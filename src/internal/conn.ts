@@ -160,6 +160,10 @@ class SlotReader implements MessageReader {
   }
 }
 
+type AnyFiber = Fiber.RuntimeFiber<unknown, unknown>
+
+const unmasked = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => effect
+
 /** One waiting acquisition of the write lock. */
 class LockRequest {
   /** The lock was handed to this request. */
@@ -178,6 +182,16 @@ class FrameWriter implements MessageWriter {
   compress = false
   /** The final frame went out, or the message was cut short. */
   finished = false
+  /**
+   * `withWriter`'s writers hold the lock without an uninterruptible region
+   * (it costs more than the whole message): the fiber running `use` is kept,
+   * so that a lock left behind by an interruption can be taken back.
+   */
+  fiber: AnyFiber | undefined = undefined
+  /** Watches `fiber` while frames of an unfinished message are out. */
+  watcher: ((exit: unknown) => void) | undefined = undefined
+  /** The lock was taken back from this writer: its release must not touch it again. */
+  abandoned = false
   constructor(private readonly conn: ConnImpl, type: MessageType) {
     this.opcode = type === "text" ? Opcode.Text : Opcode.Binary
   }
@@ -285,6 +299,8 @@ export class ConnImpl implements Conn, FrameHandler {
   private deflater: Codec.Deflater | undefined = undefined
   /** Held by `writer` for a whole message, and by writes that had to wait. */
   private writeLocked = false
+  /** The `withWriter` writer holding the lock, when one does. */
+  private lockOwner: FrameWriter | undefined = undefined
   private readonly lockWaiters: Array<() => void> = []
   private readonly drainWaiters: Array<() => void> = []
   /** Frames of this turn of the event loop are corked; the uncork is scheduled. */
@@ -1056,14 +1072,65 @@ export class ConnImpl implements Conn, FrameHandler {
       this.writeLocked = true
       return then()
     }
-    const request = new LockRequest()
-    return Effect.matchCauseEffect(restore(this.awaitLock(request)), {
-      onFailure: (cause) => {
-        if (request.granted) this.unlockWrite()
-        return Effect.failCause(cause)
-      },
-      onSuccess: then
+    return Effect.withFiberRuntime((fiber) => {
+      this.reclaim(fiber)
+      if (!this.writeLocked) {
+        this.writeLocked = true
+        return then()
+      }
+      const request = new LockRequest()
+      // a withWriter holder whose fiber ends without giving the lock back hands it on then
+      const owner = this.lockOwner
+      const watcher = owner?.fiber === undefined ? undefined : () => {
+        if (this.lockOwner === owner) this.abandonWriter(owner)
+      }
+      if (watcher !== undefined) owner?.fiber?.addObserver(watcher)
+      const unwatch = () => {
+        if (watcher !== undefined) owner?.fiber?.removeObserver(watcher)
+      }
+      return Effect.matchCauseEffect(restore(this.awaitLock(request)), {
+        onFailure: (cause) => {
+          unwatch()
+          if (request.granted) this.unlockWrite()
+          return Effect.failCause(cause)
+        },
+        onSuccess: () => {
+          unwatch()
+          return then()
+        }
+      })
     })
+  }
+
+  /**
+   * Takes the lock back from a `withWriter` writer whose `use` can no longer
+   * release it: its fiber has ended, or it is `fiber` itself asking again
+   * (its release was skipped by an interruption, and it now writes from a
+   * finalizer; or it writes from inside its own `use`, which would wait
+   * forever).
+   */
+  private reclaim(fiber: AnyFiber): void {
+    const owner = this.lockOwner
+    if (owner?.fiber === undefined) return
+    if (owner.fiber === fiber || owner.fiber.unsafePoll() !== null) this.abandonWriter(owner)
+  }
+
+  /** Ends `writer`'s hold on the lock; a message it left half sent fails the connection (1011). */
+  private abandonWriter(writer: FrameWriter): void {
+    this.lockOwner = undefined
+    this.unwatch(writer)
+    writer.abandoned = true
+    const halfSent = writer.started && !writer.finished
+    writer.finished = true
+    this.unlockWrite()
+    // the close frame goes out now (the fork starts at once), before any other frame
+    if (halfSent && this.state === OPEN) this.fork(this.close(StatusCode.InternalError, "message writer interrupted"))
+  }
+
+  private unwatch(writer: FrameWriter): void {
+    if (writer.watcher === undefined) return
+    writer.fiber?.removeObserver(writer.watcher)
+    writer.watcher = undefined
   }
 
   private awaitLock(request: LockRequest): Effect.Effect<void> {
@@ -1133,6 +1200,14 @@ export class ConnImpl implements Conn, FrameHandler {
     if (!writer.started) writer.compress = this.shouldCompress(chunk.length)
     this.sendData(writer.started ? Opcode.Continuation : writer.opcode, fin, writer.compress, chunk)
     writer.started = true
+    if (!fin && writer.watcher === undefined && writer.fiber !== undefined) {
+      // frames of an unfinished message are out: should the fiber end first, the message is failed
+      const watcher = () => {
+        if (this.lockOwner === writer) this.abandonWriter(writer)
+      }
+      writer.watcher = watcher
+      writer.fiber.addObserver(watcher)
+    }
     return this.sent()
   }
 
@@ -1142,6 +1217,9 @@ export class ConnImpl implements Conn, FrameHandler {
    * gives the write lock back. `Effect.void` when nothing is left to wait for.
    */
   private releaseWriter(writer: FrameWriter, success: boolean): Effect.Effect<void> {
+    if (writer.abandoned) return Effect.void
+    if (this.lockOwner === writer) this.lockOwner = undefined
+    this.unwatch(writer)
     if (writer.finished) {
       this.unlockWrite()
       return Effect.void
@@ -1178,24 +1256,41 @@ export class ConnImpl implements Conn, FrameHandler {
   private withWriterFn: Conn["withWriter"] | undefined = undefined
   get withWriter(): Conn["withWriter"] {
     return (this.withWriterFn ??= (type, use) =>
-      Effect.uninterruptibleMask((restore) => this.acquireWrite(restore, () => this.useWriter(type, use, restore))))
+      Effect.withFiberRuntime((fiber) => {
+        if (this.writeLocked) this.reclaim(fiber)
+        if (this.writeLocked) {
+          // taken: wait in turn, the lock's release guarded by an uninterruptible region
+          return Effect.uninterruptibleMask((restore) =>
+            this.acquireWrite(restore, () => this.useWriter(type, use, restore, undefined))
+          )
+        }
+        // free: no region, see FrameWriter.fiber
+        this.writeLocked = true
+        return this.useWriter(type, use, unmasked, fiber)
+      }))
   }
 
   /** Runs `use` with a new writer, the write lock being ours; gives the lock back when `use` ends. */
   private useWriter<A, E, R>(
     type: MessageType,
     use: (writer: MessageWriter) => Effect.Effect<A, E, R>,
-    restore: <AX, EX, RX>(effect: Effect.Effect<AX, EX, RX>) => Effect.Effect<AX, EX, RX>
+    restore: <AX, EX, RX>(effect: Effect.Effect<AX, EX, RX>) => Effect.Effect<AX, EX, RX>,
+    fiber: AnyFiber | undefined
   ): Effect.Effect<A, E | CloseError, R> {
     if (this.state !== OPEN) {
       this.unlockWrite()
       return Effect.fail(this.writeFailure)
     }
     const writer = new FrameWriter(this, type)
+    if (fiber !== undefined) {
+      writer.fiber = fiber
+      this.lockOwner = writer
+    }
     let body: Effect.Effect<A, E, R>
     try {
       body = use(writer)
     } catch (defect) {
+      if (this.lockOwner === writer) this.lockOwner = undefined
       this.unlockWrite()
       return Effect.die(defect)
     }
