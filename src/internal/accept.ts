@@ -7,7 +7,7 @@
  */
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
-import { createHash } from "node:crypto"
+import * as Crypto from "node:crypto"
 import type * as Http from "node:http"
 import type { Duplex } from "node:stream"
 import * as Effect from "effect/Effect"
@@ -34,8 +34,13 @@ export interface NodeUpgrade {
   readonly head: Uint8Array
 }
 
+// `hash` (Node ≥ 20.12) is a one-shot call without createHash's Hash object
+const sha1Base64: (data: string) => string = typeof Crypto.hash === "function"
+  ? (data) => Crypto.hash("sha1", data, "base64")
+  : (data) => Crypto.createHash("sha1").update(data).digest("base64")
+
 /** @internal */
-export const acceptKey = (key: string): string => createHash("sha1").update(key + Handshake.GUID).digest("base64")
+export const acceptKey = (key: string): string => sha1Base64(key + Handshake.GUID)
 
 // Bytes that followed an upgrade request, captured before @effect/platform's own listener drops them.
 const heads = new WeakMap<Http.IncomingMessage, Buffer>()
@@ -76,6 +81,26 @@ const rejectOn = (socket: Duplex, reply: Handshake.HttpReply, message: string): 
   })
 }
 
+/** The tracer Effect uses when none is installed: its spans are seen by nobody. */
+const nativeTracer = Effect.runSync(Effect.tracer)
+
+/**
+ * `Effect.withSpan`, but only when a tracer is installed (e.g. OpenTelemetry):
+ * a span costs ~16 KiB of allocations per connection, a large part of a
+ * handshake, and Effect's own tracer would only throw it away.
+ *
+ * @internal
+ */
+export const tracedSpan = (name: string, attributes?: Record<string, unknown>) =>
+<A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.flatMap(
+    Effect.tracer,
+    (tracer) =>
+      tracer === nativeTracer
+        ? effect
+        : Effect.withSpan(effect, name, attributes === undefined ? { captureStackTrace: false } : { attributes, captureStackTrace: false })
+  )
+
 const isServerRequest = (u: unknown): u is HttpServerRequest.HttpServerRequest =>
   Predicate.hasProperty(u, HttpServerRequest.TypeId)
 
@@ -93,7 +118,7 @@ export const accept = (
     if (taken === undefined) return Effect.dieMessage("accept: an upgrade request can be accepted only once")
     return handshake(taken, options, codec)
   }).pipe(
-    Effect.withSpan("WebSocket.accept", { captureStackTrace: false }),
+    tracedSpan("WebSocket.accept"),
     // made outside the span: the connection's runtime would keep the span alive
     Effect.flatMap(conn.make)
   )

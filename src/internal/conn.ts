@@ -20,7 +20,7 @@ import type * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
-import type * as Scope from "effect/Scope"
+import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as Codec from "../Codec.js"
 import { InflateStatus } from "../Codec.js"
@@ -242,6 +242,9 @@ function onSocketDrain(this: ConnSocket): void {
   this[connKey].onDrain()
 }
 const uncork = (conn: ConnImpl): void => conn.uncorkNow()
+const destroySocket = (socket: Duplex): void => {
+  socket.destroy()
+}
 
 /** @internal */
 export class ConnImpl implements Conn, FrameHandler {
@@ -314,7 +317,8 @@ export class ConnImpl implements Conn, FrameHandler {
   private closeError: CloseError | undefined = undefined
   /** Waiters for the close, when any came before it (`closed`, `close`). */
   private closedDeferred: Deferred.Deferred<CloseError> | undefined = undefined
-  private lingerFiber: Fiber.RuntimeFiber<void> | undefined = undefined
+  /** Destroys the transport if the peer has not closed its side in time after ours. */
+  private lingerTimer: ReturnType<typeof setTimeout> | undefined = undefined
   /** An end waiting for the application to read the messages before it. */
   private pendingEnd: (() => void) | undefined = undefined
   private pendingTimer: Fiber.RuntimeFiber<void> | undefined = undefined
@@ -643,8 +647,8 @@ export class ConnImpl implements Conn, FrameHandler {
   /** @internal */
   onTransportClose(): void {
     this.runPendingEnd()
-    this.lingerFiber?.unsafeInterruptAsFork(FiberId.none)
-    this.lingerFiber = undefined
+    if (this.lingerTimer !== undefined) clearTimeout(this.lingerTimer)
+    this.lingerTimer = undefined
     if (this.state !== CLOSED) {
       const cause = this.transportCause
       this.finish(
@@ -692,21 +696,28 @@ export class ConnImpl implements Conn, FrameHandler {
    */
   private shutdown(): void {
     const socket = this.socket
-    if (socket.destroyed || this.lingerFiber !== undefined) return
+    if (socket.destroyed || this.lingerTimer !== undefined) return
     socket.end()
     if (this.paused) {
       this.paused = false
       socket.resume()
     }
-    this.lingerFiber = this.fork(Effect.sleep(this.closeTimeout).pipe(Effect.andThen(Effect.sync(() => {
-      socket.destroy()
-    }))))
+    // A plain timer, as in `finalize`: a fiber per connection costs more than
+    // the whole close handshake, and the timer only guards the transport.
+    this.lingerTimer = setTimeout(destroySocket, Duration.toMillis(this.closeTimeout), socket)
+    this.lingerTimer.unref()
   }
 
-  /** Destroys the transport now, after what was already written. */
-  private destroy(error: CloseError): void {
+  /**
+   * Destroys the transport now, after what was already written; a connection
+   * not closed yet closes abnormally (1006) with `reason`.
+   */
+  private destroy(reason: string): void {
     this.runPendingEnd()
-    this.finish(error)
+    // errors capture a stack trace: built only when they will be seen
+    if (this.state !== CLOSED) {
+      this.finish(new CloseError({ code: StatusCode.AbnormalClosure, reason, received: false }))
+    }
     if (this.corked) uncork(this)
     this.socket.destroy()
     this.freeCodecState()
@@ -1348,24 +1359,16 @@ export class ConnImpl implements Conn, FrameHandler {
         this.state = CLOSING
         this.writeError = new CloseError({ code, reason, received: false })
         this.sendClose(code, reasonBytes)
-        const timedOut = new CloseError({
-          code: StatusCode.AbnormalClosure,
-          reason: "close handshake timed out",
-          received: false
-        })
-        const writeTimedOut = new CloseError({
-          code: StatusCode.AbnormalClosure,
-          reason: "close frame could not be written in time",
-          received: false
-        })
         return this.awaitDrain.pipe(
           Effect.timeoutOption(this.closeTimeout),
           Effect.flatMap((written) => {
-            if (Option.isNone(written)) return Effect.sync(() => this.destroy(writeTimedOut))
+            if (Option.isNone(written)) {
+              return Effect.sync(() => this.destroy("close frame could not be written in time"))
+            }
             return this.awaitClosed().pipe(
               Effect.timeoutOption(this.closeTimeout),
               Effect.map((answered) => {
-                if (Option.isNone(answered)) this.destroy(timedOut)
+                if (Option.isNone(answered)) this.destroy("close handshake timed out")
               })
             )
           })
@@ -1375,9 +1378,7 @@ export class ConnImpl implements Conn, FrameHandler {
 
   private closeNowCache: Effect.Effect<void> | undefined = undefined
   get closeNow(): Effect.Effect<void> {
-    return (this.closeNowCache ??= Effect.sync(() =>
-      this.destroy(new CloseError({ code: StatusCode.AbnormalClosure, reason: "closed by closeNow", received: false }))
-    ))
+    return (this.closeNowCache ??= Effect.sync(() => this.destroy("closed by closeNow")))
   }
 
   /** The finalizer of the connection's scope. */
@@ -1387,9 +1388,7 @@ export class ConnImpl implements Conn, FrameHandler {
       this.interruptBackground()
       if (this.socket.destroyed) return this.freeCodecState()
       const goingAway = this.state === OPEN && Exit.isInterrupted(exit)
-      if (!goingAway) {
-        return this.destroy(new CloseError({ code: StatusCode.AbnormalClosure, reason: "connection scope closed", received: false }))
-      }
+      if (!goingAway) return this.destroy("connection scope closed")
       // interrupted (e.g. server shutdown): say goodbye with 1001, flush, and go
       const error = new CloseError({ code: StatusCode.GoingAway, reason: "going away", received: false })
       this.writeError = error
@@ -1421,5 +1420,7 @@ export const make = (config: ConnConfig): Effect.Effect<ConnImpl, never, Scope.S
   })
 
 // Its own function, so that the finalizer's closure holds the connection alone (not the config).
+// Straight on the scope: Effect.addFinalizer also restores the adder's FiberRefs around the
+// finalizer (two diffs of every FiberRef per connection), which a synchronous finalizer has no use for.
 const finalizeWithScope = (conn: ConnImpl): Effect.Effect<void, never, Scope.Scope> =>
-  Effect.addFinalizer((exit) => conn.finalize(exit))
+  Effect.flatMap(Effect.scope, (scope) => Scope.addFinalizerExit(scope, (exit) => conn.finalize(exit)))
