@@ -90,6 +90,8 @@ const CLOSED = 2
 
 /** Bytes queued on the socket beyond which writes wait for it to drain. */
 const MAX_WRITE_BUFFER = 4 * 1024 * 1024
+/** Frames with payloads up to this size are copied into the turn's one write; larger ones go out as they are. */
+const SMALL_FRAME = 1024
 /** Per-chunk bookkeeping cost counted against the buffer bound. */
 const CHUNK_OVERHEAD = 64
 /** Waiting reads beyond this many are woken to look again: drops the wake-ups of interrupted ones. */
@@ -327,6 +329,9 @@ export class ConnImpl implements Conn, FrameHandler {
   private readonly drainWaiters: Array<() => void> = []
   /** Frames of this turn of the event loop are corked; the uncork is scheduled. */
   private corked = false
+  /** This turn's small frames, not yet handed to the socket. */
+  private readonly outbox: Array<Uint8Array> = []
+  private outboxBytes = 0
 
   // --- close state ---
   private state = OPEN
@@ -660,6 +665,7 @@ export class ConnImpl implements Conn, FrameHandler {
     if (this.state !== CLOSED) {
       this.finish(closeError({ code: StatusCode.AbnormalClosure, reason: "connection reset by peer", received: false }))
     }
+    this.flushOutbox()
     this.socket.end()
   }
 
@@ -716,6 +722,8 @@ export class ConnImpl implements Conn, FrameHandler {
   private shutdown(): void {
     const socket = this.socket
     if (socket.destroyed || this.lingerTimer !== undefined) return
+    // `end` uncorks what was written, but the gathered small frames (our close frame) come first
+    this.flushOutbox()
     socket.end()
     if (this.paused) {
       this.paused = false
@@ -1002,18 +1010,30 @@ export class ConnImpl implements Conn, FrameHandler {
     const length = payload.length
     const client = this.client
     const size = headerSize(length, client)
+    if (length <= SMALL_FRAME) {
+      // header and payload in one buffer, gathered with the turn's other small frames
+      const frame = Buffer.allocUnsafe(size + length)
+      if (client) {
+        // masked into a fresh buffer: the caller's bytes are never touched
+        const key = nextMaskKey()
+        encodeHeader(frame, 0, fin, rsv1, opcode, length, true, key)
+        frame.set(payload, size)
+        this.codec.mask(frame, size, size + length, key, 0)
+      } else {
+        encodeHeader(frame, 0, fin, rsv1, opcode, length, false, 0)
+        frame.set(payload, size)
+      }
+      this.outbox.push(frame)
+      this.outboxBytes += frame.length
+      return
+    }
+    this.flushOutbox()
     if (client) {
-      // masked into a fresh buffer: the caller's bytes are never touched
       const key = nextMaskKey()
       const frame = Buffer.allocUnsafe(size + length)
       encodeHeader(frame, 0, fin, rsv1, opcode, length, true, key)
       frame.set(payload, size)
       this.codec.mask(frame, size, size + length, key, 0)
-      socket.write(frame)
-    } else if (length <= 1024) {
-      const frame = Buffer.allocUnsafe(size + length)
-      encodeHeader(frame, 0, fin, rsv1, opcode, length, false, 0)
-      frame.set(payload, size)
       socket.write(frame)
     } else {
       const header = Buffer.allocUnsafe(size)
@@ -1023,15 +1043,30 @@ export class ConnImpl implements Conn, FrameHandler {
     }
   }
 
+  /**
+   * Writes the small frames gathered so far as one buffer: one `write` costs
+   * the stream machinery far more than copying a few hundred bytes.
+   */
+  private flushOutbox(): void {
+    const outbox = this.outbox
+    const n = outbox.length
+    if (n === 0) return
+    const bytes = n === 1 ? outbox[0] : concat(outbox, this.outboxBytes)
+    outbox.length = 0
+    this.outboxBytes = 0
+    this.socket.write(bytes)
+  }
+
   /** @internal */
   uncorkNow(): void {
     this.corked = false
+    this.flushOutbox()
     this.socket.uncork()
   }
 
   /** More is queued on the socket than writers may add to before it drains. */
   private get congested(): boolean {
-    return this.socket.writableLength > MAX_WRITE_BUFFER
+    return this.socket.writableLength + this.outboxBytes > MAX_WRITE_BUFFER
   }
 
   private sendClose(code: number, reason: Uint8Array): void {
@@ -1414,6 +1449,7 @@ export class ConnImpl implements Conn, FrameHandler {
       this.sendClose(StatusCode.GoingAway, EMPTY)
       this.finish(error)
       const socket = this.socket
+      this.flushOutbox()
       socket.end()
       const timer = setTimeout(() => socket.destroy(), Duration.toMillis(this.closeTimeout))
       timer.unref()

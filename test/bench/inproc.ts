@@ -21,7 +21,7 @@ import type { Conn } from "../../src/Conn.js"
 import * as internal from "../../src/internal/conn.js"
 import { echo } from "../../examples/echo/echo.js"
 import { numberFlag, parseArgs } from "./child.js"
-import { deflateRawSync, constants as zlibConstants } from "node:zlib"
+import { deflatePool } from "./loadgen.js"
 import { FrameScanner, headerLength, Opcode, writeFrame } from "./wire.js"
 
 const { flags } = parseArgs(process.argv.slice(2))
@@ -113,18 +113,10 @@ const main = async () => {
   const key = randomBytes(4)
   let input: Buffer
   if (deflate) {
-    // distinct JSON-like messages, each compressed on its own (client_no_context_takeover)
-    const frames: Array<Uint8Array> = []
-    for (let i = 0; i < inflight; i++) {
-      let text = ""
-      for (let j = 0; text.length < size; j++) text += `{"id":${i * 1000 + j},"user":"u${(i * 7919 + j * 31) % 997}","active":${j % 2 === 0}},`
-      const z = deflateRawSync(Buffer.from(text.slice(0, size)), { finishFlush: zlibConstants.Z_SYNC_FLUSH })
-      const payload = z.subarray(0, z.length - 4)
-      const frame = Buffer.allocUnsafe(headerLength(payload.length, true) + payload.length)
-      writeFrame(frame, 0, Opcode.Text, payload, { maskKey: key, rsv1: true })
-      frames.push(frame)
-    }
-    input = Buffer.concat(frames)
+    // the load generator's messages: distinct JSON-like text, each compressed on its own (client_no_context_takeover)
+    const pool = deflatePool(size, inflight, key)
+    input = Buffer.from(pool.buf.subarray(0, pool.offsets[inflight]))
+
   } else {
     const payload = randomBytes(size)
     const frameLen = headerLength(size, true) + size
