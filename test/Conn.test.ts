@@ -207,6 +207,57 @@ describe("Conn", () => {
       expect(new Set(got).size).toBe(100)
     })))
 
+  it.scopedLive("interrupting withWriter after a fragment went out fails the connection with 1011", () =>
+    Effect.gen(function*() {
+      const server = yield* rawServer()
+      const peerFiber = yield* Effect.fork(server.peers)
+      yield* live(Effect.gen(function*() {
+        const { conn } = yield* WebSocket.dial(server.url)
+        const writing = yield* Effect.fork(
+          conn.withWriter("text", (w) => Effect.zipRight(Effect.zipRight(w.write("a"), w.write("b")), Effect.never))
+        )
+        const peer = yield* Fiber.join(peerFiber)
+        yield* peer.until(() => peer.frames.length >= 1)
+        expect(peer.frames.map((f) => [f.fin, f.opcode])).toEqual([[false, 1]])
+        yield* Fiber.interrupt(writing)
+        yield* peer.until(() => peer.close !== undefined)
+        expect(peer.close?.[0]).toBe(1011)
+        // nothing else went out between the fragment and the close
+        expect(peer.frames.map((f) => f.opcode)).toEqual([1, 8])
+        expect(Exit.isFailure(yield* Effect.exit(conn.write("text", "late")))).toBe(true)
+      }))
+    }))
+
+  it.scopedLive("a withWriter interrupted before any frame went out gives the lock back, also to its own finalizer", () =>
+    Effect.gen(function*() {
+      const server = yield* rawServer()
+      const peerFiber = yield* Effect.fork(server.peers)
+      yield* live(Effect.gen(function*() {
+        const { conn } = yield* WebSocket.dial(server.url)
+        // holds its only chunk (nothing sent) and never ends; a second writer waits for the lock
+        const first = yield* Effect.fork(conn.withWriter("text", (w) => Effect.zipRight(w.write("never"), Effect.never)))
+        yield* Effect.yieldNow()
+        const second = yield* Effect.fork(conn.write("text", "second"))
+        yield* Effect.yieldNow()
+        yield* Fiber.interrupt(first)
+        yield* Fiber.join(second)
+        // interrupted in its use, a fiber writes from its finalizer: no deadlock on its own lock
+        const third = yield* Effect.fork(
+          conn.withWriter("text", (w) => Effect.zipRight(w.write("never"), Effect.never)).pipe(
+            Effect.ensuring(Effect.orDie(conn.write("text", "bye")))
+          )
+        )
+        yield* Effect.yieldNow()
+        yield* Fiber.interrupt(third)
+        const peer = yield* Fiber.join(peerFiber)
+        yield* peer.until(() => peer.frames.length >= 2)
+        expect(peer.frames.map((f) => [f.fin, f.opcode, Buffer.from(f.payload).toString()])).toEqual([
+          [true, 1, "second"],
+          [true, 1, "bye"]
+        ])
+      }))
+    }))
+
   it.scopedLive("interrupting a read that has not handed over a byte leaves the connection usable", () =>
     live(Effect.gen(function*() {
       const server = yield* serve((conn) =>

@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
+import * as Tracer from "effect/Tracer"
 import { Codec, WebSocket } from "../src/index.js"
 import { echo } from "../examples/echo/echo.js"
 import { serve } from "./util/server.js"
@@ -50,4 +51,25 @@ describe("our client and our server", () => {
       expect(closed.reason).toBe("done")
       expect(closed.received).toBe(true)
     }).pipe(Effect.provide(Codec.layerJs)))
+
+  it.scopedLive("with a tracer installed, accept and dial run in spans named WebSocket.accept and WebSocket.dial", () => {
+    const names: Array<string> = []
+    return Effect.gen(function*() {
+      const native = yield* Effect.tracer
+      const tracer = Tracer.make({
+        span: (name, ...rest) => {
+          names.push(name)
+          return native.span(name, ...rest)
+        },
+        context: (f) => f()
+      })
+      yield* Effect.gen(function*() {
+        const server = yield* serve((conn) => conn.closed)
+        const { conn } = yield* WebSocket.dial(server.url)
+        yield* conn.close(1000)
+      }).pipe(Effect.withTracer(tracer))
+      expect(names).toContain("WebSocket.dial")
+      expect(names).toContain("WebSocket.accept")
+    }).pipe(Effect.provide(Codec.layerJs))
+  })
 })

@@ -7,7 +7,7 @@
  */
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
-import { createHash } from "node:crypto"
+import * as Crypto from "node:crypto"
 import type * as Http from "node:http"
 import type { Duplex } from "node:stream"
 import * as Effect from "effect/Effect"
@@ -34,8 +34,13 @@ export interface NodeUpgrade {
   readonly head: Uint8Array
 }
 
+// `hash` (Node ≥ 20.12) is a one-shot call without createHash's Hash object
+const sha1Base64: (data: string) => string = typeof Crypto.hash === "function"
+  ? (data) => Crypto.hash("sha1", data, "base64")
+  : (data) => Crypto.createHash("sha1").update(data).digest("base64")
+
 /** @internal */
-export const acceptKey = (key: string): string => createHash("sha1").update(key + Handshake.GUID).digest("base64")
+export const acceptKey = (key: string): string => sha1Base64(key + Handshake.GUID)
 
 // Bytes that followed an upgrade request, captured before @effect/platform's own listener drops them.
 const heads = new WeakMap<Http.IncomingMessage, Buffer>()
@@ -76,6 +81,26 @@ const rejectOn = (socket: Duplex, reply: Handshake.HttpReply, message: string): 
   })
 }
 
+/** The tracer Effect uses when none is installed: its spans are seen by nobody. */
+const nativeTracer = Effect.runSync(Effect.tracer)
+
+/**
+ * `Effect.withSpan`, but only when a tracer is installed (e.g. OpenTelemetry):
+ * a span costs ~16 KiB of allocations per connection, a large part of a
+ * handshake, and Effect's own tracer would only throw it away.
+ *
+ * @internal
+ */
+export const tracedSpan = (name: string, attributes?: Record<string, unknown>) =>
+<A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.flatMap(
+    Effect.tracer,
+    (tracer) =>
+      tracer === nativeTracer
+        ? effect
+        : Effect.withSpan(effect, name, attributes === undefined ? { captureStackTrace: false } : { attributes, captureStackTrace: false })
+  )
+
 const isServerRequest = (u: unknown): u is HttpServerRequest.HttpServerRequest =>
   Predicate.hasProperty(u, HttpServerRequest.TypeId)
 
@@ -83,80 +108,101 @@ const isServerRequest = (u: unknown): u is HttpServerRequest.HttpServerRequest =
 export const accept = (
   request: HttpServerRequest.HttpServerRequest | NodeUpgrade,
   options: AcceptOptions = {}
-): Effect.Effect<Conn, HandshakeError, Scope.Scope | Codec> =>
-  Effect.gen(function*() {
-    const codec = yield* Codec
-    const compression = compressionOptions(options)
-    const invalid = Extension.checkOptions(compression)
-    if (invalid !== undefined) return yield* Effect.dieMessage(`invalid compression options: ${invalid}`)
-    let upgrade: NodeUpgrade
-    if (isServerRequest(request)) {
-      const incoming = NodeHttpServerRequest.toIncomingMessage(request)
-      // Node marks requests that came through the 'upgrade' event
-      if ((incoming as Partial<{ upgrade: boolean }>).upgrade !== true) {
-        // A plain request: the socket belongs to HTTP, so answer through the platform's response.
-        const response = NodeHttpServerRequest.toServerResponse(request)
-        const reply: Handshake.HttpReply = {
-          status: 426,
-          headers: [["Connection", "Upgrade"], ["Upgrade", "websocket"], ["Content-Type", "text/plain; charset=utf-8"]],
-          body: "WebSocket protocol violation: Connection header does not contain Upgrade\n"
-        }
-        if (!response.headersSent) {
-          response.writeHead(reply.status, Object.fromEntries(reply.headers))
-          response.end(reply.body)
-        }
-        return yield* new HandshakeError({
+): Effect.Effect<Conn, HandshakeError, Scope.Scope | Codec> => {
+  // The running connection's fiber keeps this effect (and what it captured) for the connection's
+  // whole life: the request is let go as soon as the handshake has read it.
+  let pending: HttpServerRequest.HttpServerRequest | NodeUpgrade | undefined = request
+  return Effect.flatMap(Codec, (codec) => {
+    const taken = pending
+    pending = undefined
+    if (taken === undefined) return Effect.dieMessage("accept: an upgrade request can be accepted only once")
+    return handshake(taken, options, codec)
+  }).pipe(
+    tracedSpan("WebSocket.accept"),
+    // made outside the span: the connection's runtime would keep the span alive
+    Effect.flatMap(conn.make)
+  )
+}
+
+/** The server's side of the opening handshake, up to the connection's configuration. */
+const handshake = (
+  request: HttpServerRequest.HttpServerRequest | NodeUpgrade,
+  options: AcceptOptions,
+  codec: Codec["Type"]
+): Effect.Effect<conn.ConnConfig, HandshakeError> => {
+  const compression = compressionOptions(options)
+  const invalid = Extension.checkOptions(compression)
+  if (invalid !== undefined) return Effect.dieMessage(`invalid compression options: ${invalid}`)
+  let upgrade: NodeUpgrade
+  if (isServerRequest(request)) {
+    const incoming = NodeHttpServerRequest.toIncomingMessage(request)
+    // Node marks requests that came through the 'upgrade' event
+    if ((incoming as Partial<{ upgrade: boolean }>).upgrade !== true) {
+      // A plain request: the socket belongs to HTTP, so answer through the platform's response.
+      const response = NodeHttpServerRequest.toServerResponse(request)
+      const reply: Handshake.HttpReply = {
+        status: 426,
+        headers: [["Connection", "Upgrade"], ["Upgrade", "websocket"], ["Content-Type", "text/plain; charset=utf-8"]],
+        body: "WebSocket protocol violation: Connection header does not contain Upgrade\n"
+      }
+      if (!response.headersSent) {
+        response.writeHead(reply.status, Object.fromEntries(reply.headers))
+        response.end(reply.body)
+      }
+      return Effect.fail(
+        new HandshakeError({
           message: "not an upgrade request",
           status: reply.status,
           headers: Object.fromEntries(reply.headers)
         })
-      }
-      const socket = incoming.socket
-      socket.on("error", ignore)
-      // Whatever the route returns later must not reach the upgraded stream.
-      const response = NodeHttpServerRequest.toServerResponse(request)
-      response.detachSocket(incoming.socket)
-      response.end()
-      const server = (socket as Partial<{ server: Http.Server }>).server
-      if (server !== undefined) prepareServer(server)
-      const head = heads.get(incoming)
-      heads.delete(incoming)
-      upgrade = { request: incoming, socket, head: head ?? new Uint8Array(0) }
-    } else {
-      upgrade = request
-      upgrade.socket.on("error", ignore)
+      )
     }
-    const { head, socket } = upgrade
-    const req = upgrade.request
-    const check = Handshake.checkRequest(
-      {
-        method: req.method ?? "",
-        httpVersion: req.httpVersion,
-        url: req.url ?? "/",
-        rawHeaders: req.rawHeaders,
-        secure: (socket as Partial<{ encrypted: boolean }>).encrypted === true
-      },
-      options
-    )
-    if (check._tag === "Reject") return yield* rejectOn(socket, check.reply, check.message)
-    if (socket.destroyed || !socket.writable) {
-      return yield* new HandshakeError({ message: "the connection closed during the handshake" })
-    }
-    const deflate = Extension.negotiateServer(check.extensionOffers, compression)
-    const extensions = deflate?.header ?? ""
-    socket.write(Handshake.acceptReply(acceptKey(check.key), check.subprotocol, extensions, options.headers))
-    const s = socket as Partial<{ setNoDelay(noDelay: boolean): void; setTimeout(ms: number): void }>
-    s.setNoDelay?.(true)
-    s.setTimeout?.(0)
-    return yield* conn.make(
-      connConfig(options, {
-        role: "server",
-        socket,
-        head,
-        codec,
-        subprotocol: check.subprotocol,
-        extensions,
-        compression: compressionSession("server", deflate?.negotiated, compression)
-      })
-    )
-  }).pipe(Effect.withSpan("WebSocket.accept"))
+    const socket = incoming.socket
+    socket.on("error", ignore)
+    // Whatever the route returns later must not reach the upgraded stream.
+    const response = NodeHttpServerRequest.toServerResponse(request)
+    response.detachSocket(incoming.socket)
+    response.end()
+    const server = (socket as Partial<{ server: Http.Server }>).server
+    if (server !== undefined) prepareServer(server)
+    const head = heads.get(incoming)
+    heads.delete(incoming)
+    upgrade = { request: incoming, socket, head: head ?? new Uint8Array(0) }
+  } else {
+    upgrade = request
+    upgrade.socket.on("error", ignore)
+  }
+  const { head, socket } = upgrade
+  const req = upgrade.request
+  const check = Handshake.checkRequest(
+    {
+      method: req.method ?? "",
+      httpVersion: req.httpVersion,
+      url: req.url ?? "/",
+      rawHeaders: req.rawHeaders,
+      secure: (socket as Partial<{ encrypted: boolean }>).encrypted === true
+    },
+    options
+  )
+  if (check._tag === "Reject") return Effect.fail(rejectOn(socket, check.reply, check.message))
+  if (socket.destroyed || !socket.writable) {
+    return Effect.fail(new HandshakeError({ message: "the connection closed during the handshake" }))
+  }
+  const deflate = Extension.negotiateServer(check.extensionOffers, compression)
+  const extensions = deflate?.header ?? ""
+  socket.write(Handshake.acceptReply(acceptKey(check.key), check.subprotocol, extensions, options.headers))
+  const s = socket as Partial<{ setNoDelay(noDelay: boolean): void; setTimeout(ms: number): void }>
+  s.setNoDelay?.(true)
+  s.setTimeout?.(0)
+  return Effect.succeed(
+    connConfig(options, {
+      role: "server",
+      socket,
+      head,
+      codec,
+      subprotocol: check.subprotocol,
+      extensions,
+      compression: compressionSession("server", deflate?.negotiated, compression)
+    })
+  )
+}

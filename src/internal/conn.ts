@@ -18,9 +18,9 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
-import * as FiberSet from "effect/FiberSet"
 import * as Option from "effect/Option"
-import type * as Scope from "effect/Scope"
+import * as Runtime from "effect/Runtime"
+import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as Codec from "../Codec.js"
 import { InflateStatus } from "../Codec.js"
@@ -64,8 +64,8 @@ export interface ConnConfig {
   readonly onPong: ((payload: Uint8Array) => void) | undefined
 }
 
-/** What one waiting `read` or stream pull does when the queue changes. */
-type Waiter = () => boolean
+/** Wakes one waiting fiber (it then looks for itself). */
+type Wake = () => void
 
 /** One data message on its way to the application. */
 class Slot {
@@ -90,8 +90,12 @@ const CLOSED = 2
 
 /** Bytes queued on the socket beyond which writes wait for it to drain. */
 const MAX_WRITE_BUFFER = 4 * 1024 * 1024
+/** Frames with payloads up to this size are copied into the turn's one write; larger ones go out as they are. */
+const SMALL_FRAME = 1024
 /** Per-chunk bookkeeping cost counted against the buffer bound. */
 const CHUNK_OVERHEAD = 64
+/** Waiting reads beyond this many are woken to look again: drops the wake-ups of interrupted ones. */
+const MAX_IDLE_WAITERS = 16
 /** Slots with more pieces than this are compacted while nobody streams them. */
 const MAX_PIECES = 64
 const EMPTY = new Uint8Array(0)
@@ -123,13 +127,6 @@ const concat = (chunks: ReadonlyArray<Uint8Array>, size: number): Uint8Array => 
   return out
 }
 
-/** What a reader's pull makes of what it took: chunks, the end (an empty chunk), or the error. */
-const pulled = (r: Chunk.Chunk<Uint8Array> | ReadError | null): Effect.Effect<Chunk.Chunk<Uint8Array>, ReadError> => {
-  if (r === null) return Effect.succeed(Chunk.empty())
-  if (Chunk.isChunk(r)) return Effect.succeed(r)
-  return Effect.fail(r)
-}
-
 const endOnEmpty = (chunks: Chunk.Chunk<Uint8Array>): Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<never>> =>
   Chunk.isEmpty(chunks) ? Effect.fail(Option.none()) : Effect.succeed(chunks)
 
@@ -140,6 +137,134 @@ const truncateUtf8 = (reason: string, max: number): Uint8Array => {
   let end = max
   while (end > 0 && (bytes[end] & 0xc0) === 0x80) end--
   return bytes.subarray(0, end)
+}
+
+/** What a pull gets once the message has ended. */
+const PULLED_END: Effect.Effect<Chunk.Chunk<Uint8Array>> = Effect.succeed(Chunk.empty())
+
+/**
+ * The reader of one message, as `reader` returns it. A class, not an object
+ * literal: a literal with a getter gets a hidden class of its own every time.
+ */
+class SlotReader implements MessageReader {
+  readonly type: MessageType
+  readonly pull: Effect.Effect<Chunk.Chunk<Uint8Array>, ReadError>
+  constructor(private readonly conn: ConnImpl, private readonly slot: Slot) {
+    this.type = slot.type
+    this.pull = Effect.suspend(() => conn.pullSlot(slot))
+  }
+  // built on first use: most readers pull
+  get stream(): Stream.Stream<Uint8Array, ReadError> {
+    const { conn, slot } = this
+    return Stream.repeatEffectChunkOption(Effect.flatMap(Effect.mapError(this.pull, Option.some), endOnEmpty)).pipe(
+      Stream.ensuring(Effect.sync(() => conn.abandon(slot)))
+    )
+  }
+}
+
+type AnyFiber = Fiber.RuntimeFiber<unknown, unknown>
+
+const unmasked = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => effect
+
+/** One waiting acquisition of the write lock. */
+class LockRequest {
+  /** The lock was handed to this request. */
+  granted = false
+}
+
+/**
+ * The writer of one fragmented message, open while its user holds the
+ * write lock. The latest chunk is held back so that `close` can send it as
+ * the final frame.
+ */
+class FrameWriter implements MessageWriter {
+  readonly opcode: number
+  private held: Uint8Array | undefined = undefined
+  started = false
+  compress = false
+  /** The final frame went out, or the message was cut short. */
+  finished = false
+  /**
+   * `withWriter`'s writers hold the lock without an uninterruptible region
+   * (it costs more than the whole message): the fiber running `use` is kept,
+   * so that a lock left behind by an interruption can be taken back.
+   */
+  fiber: AnyFiber | undefined = undefined
+  /** Watches `fiber` while frames of an unfinished message are out. */
+  watcher: ((exit: unknown) => void) | undefined = undefined
+  /** The lock was taken back from this writer: its release must not touch it again. */
+  abandoned = false
+  constructor(private readonly conn: ConnImpl, type: MessageType) {
+    this.opcode = type === "text" ? Opcode.Text : Opcode.Binary
+  }
+
+  /** The held chunk (empty when none), no longer held. */
+  takeHeld(): Uint8Array {
+    const last = this.held ?? EMPTY
+    this.held = undefined
+    return last
+  }
+
+  // an own property, not a method: callers pass `writer.write` around unbound
+  readonly write = (data: Uint8Array | string): Effect.Effect<void, CloseError> =>
+    Effect.suspend(() => {
+      if (this.finished) return Effect.dieMessage("MessageWriter: write after close")
+      const previous = this.held
+      this.held = toBytes(data)
+      return previous === undefined ? Effect.void : this.conn.sendFragment(this, previous, false)
+    })
+
+  get close(): Effect.Effect<void, CloseError> {
+    return Effect.suspend(() => {
+      if (this.finished) return Effect.void
+      this.finished = true
+      return this.conn.sendFragment(this, this.takeHeld(), true)
+    })
+  }
+}
+
+/** Where a socket keeps its connection, for the shared listeners below. */
+const connKey: unique symbol = Symbol("effect-websocket/conn")
+
+type ConnSocket = Duplex & { readonly [connKey]: ConnImpl }
+
+function onSocketData(this: ConnSocket, chunk: Buffer): void {
+  this[connKey].onData(chunk)
+}
+function onSocketEnd(this: ConnSocket): void {
+  this[connKey].onEnd()
+}
+function onSocketError(this: ConnSocket, error: Error): void {
+  this[connKey].onError(error)
+}
+function onSocketClose(this: ConnSocket): void {
+  this[connKey].onTransportClose()
+}
+function onSocketDrain(this: ConnSocket): void {
+  this[connKey].onDrain()
+}
+const uncork = (conn: ConnImpl): void => conn.uncorkNow()
+
+// Checked once: some runtimes freeze it.
+const canLimitStack = Object.getOwnPropertyDescriptor(Error, "stackTraceLimit")?.writable === true
+
+/**
+ * A `CloseError` without a stack trace. It tells how a connection ended; the
+ * stack of the parser or timer that noticed would tell the application
+ * nothing, and capturing it costs 10–20 µs, a large share of a handshake.
+ */
+const closeError = (fields: ConstructorParameters<typeof CloseError>[0]): CloseError => {
+  if (!canLimitStack) return new CloseError(fields)
+  const limit = Error.stackTraceLimit
+  Error.stackTraceLimit = 0
+  try {
+    return new CloseError(fields)
+  } finally {
+    Error.stackTraceLimit = limit
+  }
+}
+const destroySocket = (socket: Duplex): void => {
+  socket.destroy()
 }
 
 /** @internal */
@@ -157,7 +282,10 @@ export class ConnImpl implements Conn, FrameHandler {
   private readonly onPing: ((payload: Uint8Array) => boolean) | undefined
   private readonly onPong: ((payload: Uint8Array) => void) | undefined
   private readonly parser: FrameParser
-  private readonly runFork: <A, E>(effect: Effect.Effect<A, E>) => Fiber.RuntimeFiber<A, E>
+  /** Runs background fibers (timers, a close) with the services of the connection's creator. */
+  private readonly runtime: Runtime.Runtime<never>
+  /** Background fibers still running; interrupted when the connection's scope closes. */
+  private background: Set<Fiber.RuntimeFiber<unknown, unknown>> | undefined = undefined
 
   // --- read state ---
   private readLimit: number
@@ -176,14 +304,17 @@ export class ConnImpl implements Conn, FrameHandler {
   private frameKey = 0
   private frameMasked = false
   private frameOpcode = 0
-  private readonly control = new Uint8Array(MAX_CONTROL_PAYLOAD)
+  /** A control frame's payload when it spans chunks (allocated on first need). */
+  private control: Uint8Array | undefined = undefined
+  /** The current control frame's payload, when it came whole in one chunk. */
+  private controlView: Uint8Array | undefined = undefined
   private inflater: Codec.Inflater | undefined = undefined
   private slots: Array<Slot> = []
   /** The message a `reader` took, until the next read. */
   private streaming: Slot | undefined = undefined
   private bufferedBytes = 0
   private paused = false
-  private readonly readWaiters: Array<Waiter> = []
+  private readonly readWaiters: Array<Wake> = []
   /** Once set, what every read gets after the queued messages. */
   private readError: CloseError | undefined = undefined
   private readClosed = false
@@ -192,17 +323,26 @@ export class ConnImpl implements Conn, FrameHandler {
   private deflater: Codec.Deflater | undefined = undefined
   /** Held by `writer` for a whole message, and by writes that had to wait. */
   private writeLocked = false
+  /** The `withWriter` writer holding the lock, when one does. */
+  private lockOwner: FrameWriter | undefined = undefined
   private readonly lockWaiters: Array<() => void> = []
   private readonly drainWaiters: Array<() => void> = []
   /** Frames of this turn of the event loop are corked; the uncork is scheduled. */
   private corked = false
+  /** This turn's small frames, not yet handed to the socket. */
+  private readonly outbox: Array<Uint8Array> = []
+  private outboxBytes = 0
 
   // --- close state ---
   private state = OPEN
   /** Why writes fail once we are closing or closed. */
   private writeError: CloseError | undefined = undefined
-  private readonly closedDeferred = Deferred.unsafeMake<CloseError>(FiberId.none)
-  private lingerFiber: Fiber.RuntimeFiber<void> | undefined = undefined
+  /** Why the connection closed, once it has. */
+  private closeError: CloseError | undefined = undefined
+  /** Waiters for the close, when any came before it (`closed`, `close`). */
+  private closedDeferred: Deferred.Deferred<CloseError> | undefined = undefined
+  /** Destroys the transport if the peer has not closed its side in time after ours. */
+  private lingerTimer: ReturnType<typeof setTimeout> | undefined = undefined
   /** An end waiting for the application to read the messages before it. */
   private pendingEnd: (() => void) | undefined = undefined
   private pendingTimer: Fiber.RuntimeFiber<void> | undefined = undefined
@@ -210,12 +350,9 @@ export class ConnImpl implements Conn, FrameHandler {
 
   // --- ping state ---
   private pingCounter = 0
-  private readonly pings = new Map<string, () => void>()
+  private pings: Map<string, () => void> | undefined = undefined
 
-  constructor(
-    config: ConnConfig,
-    runFork: <A, E>(effect: Effect.Effect<A, E>) => Fiber.RuntimeFiber<A, E>
-  ) {
+  constructor(config: ConnConfig, runtime: Runtime.Runtime<never>) {
     this.socket = config.socket
     this.client = config.role === "client"
     this.codec = config.codec
@@ -227,34 +364,59 @@ export class ConnImpl implements Conn, FrameHandler {
     this.onPing = config.onPing
     this.onPong = config.onPong
     this.readLimit = config.readLimit < 0 ? Infinity : config.readLimit
-    this.runFork = runFork
+    this.runtime = runtime
     this.parser = new FrameParser(this)
   }
 
   /** Attaches to the socket and parses the bytes that came with the handshake. */
   start(head: Uint8Array): void {
-    const socket = this.socket
-    socket.on("data", (chunk: Buffer) => this.onData(chunk))
-    socket.on("end", () => this.onEnd())
-    socket.on("error", (error: Error) => {
-      this.transportCause ??= error
-    })
-    socket.on("close", () => this.onTransportClose())
-    socket.on("drain", () => this.onDrain())
+    const socket = this.socket as Duplex & { [connKey]?: ConnImpl }
+    // shared listeners, not closures: nothing per connection but this property
+    socket[connKey] = this
+    socket.on("data", onSocketData)
+    socket.on("end", onSocketEnd)
+    socket.on("error", onSocketError)
+    socket.on("close", onSocketClose)
+    socket.on("drain", onSocketDrain)
     if (head.length > 0) this.onData(head)
   }
 
-  // ---------------------------------------------------------------------------
-  // Incoming bytes (synchronous)
-  // ---------------------------------------------------------------------------
-
-  private onData(chunk: Uint8Array): void {
+  /** @internal */
+  onData(chunk: Uint8Array): void {
     if (this.parser.stopped) return
     const parser = this.parser
     if (!parser.push(chunk) && parser.error !== undefined && this.state !== CLOSED) {
       this.fail(parser.errorTooBig ? StatusCode.MessageTooBig : StatusCode.ProtocolError, parser.error)
     }
   }
+
+  /** @internal */
+  onError(error: Error): void {
+    this.transportCause ??= error
+  }
+
+  private interruptBackground(): void {
+    const background = this.background
+    this.background = undefined
+    if (background !== undefined) for (const fiber of background) fiber.unsafeInterruptAsFork(FiberId.none)
+  }
+
+  /**
+   * Runs `effect` in the background until it ends or the connection's scope
+   * closes. Interruptible even when the connection was opened in an
+   * uninterruptible region (e.g. a bare app under HttpServer.serve).
+   */
+  private fork<A, E>(effect: Effect.Effect<A, E>): Fiber.RuntimeFiber<A, E> {
+    const fiber = Runtime.runFork(this.runtime)(Effect.interruptible(effect))
+    const background = (this.background ??= new Set())
+    background.add(fiber)
+    fiber.addObserver(() => background.delete(fiber))
+    return fiber
+  }
+
+  // ---------------------------------------------------------------------------
+  // Incoming bytes (synchronous)
+  // ---------------------------------------------------------------------------
 
   onHeader(p: FrameParser): boolean {
     const opcode = p.opcode
@@ -308,7 +470,7 @@ export class ConnImpl implements Conn, FrameHandler {
     }
     if (this.readClosed) {
       this.current = undefined
-      this.runFork(this.close(StatusCode.PolicyViolation, "unexpected data message"))
+      this.fork(this.close(StatusCode.PolicyViolation, "unexpected data message"))
       return
     }
     const slot = new Slot(text ? "text" : "binary")
@@ -320,7 +482,13 @@ export class ConnImpl implements Conn, FrameHandler {
   onPayload(data: Uint8Array, start: number, end: number, offset: number): boolean {
     const opcode = this.frameOpcode
     if (opcode >= Opcode.Close) {
-      this.control.set(data.subarray(start, end), offset)
+      if (offset === 0 && end - start === this.parser.length) {
+        // the whole payload in this chunk (the usual case): no copy
+        this.controlView = data.subarray(start, end)
+      } else {
+        this.control ??= new Uint8Array(MAX_CONTROL_PAYLOAD)
+        this.control.set(data.subarray(start, end), offset)
+      }
       return true
     }
     if (this.current === undefined) return true
@@ -335,7 +503,10 @@ export class ConnImpl implements Conn, FrameHandler {
   onFrameEnd(p: FrameParser): boolean {
     const opcode = this.frameOpcode
     if (opcode >= Opcode.Close) {
-      const payload = this.control.subarray(0, p.length)
+      const view = this.controlView
+      this.controlView = undefined
+      // an empty payload has no chunk; a split one was gathered in `control`
+      const payload = view ?? (p.length === 0 ? EMPTY : (this.control as Uint8Array).subarray(0, p.length))
       if (this.frameMasked) this.codec.mask(payload, 0, payload.length, this.frameKey, 0)
       return this.onControl(opcode, payload)
     }
@@ -399,7 +570,7 @@ export class ConnImpl implements Conn, FrameHandler {
     }
     if (opcode === Opcode.Pong) {
       this.onPong?.(payload)
-      const resume = this.pings.get(decoder.decode(payload))
+      const resume = this.pings?.get(decoder.decode(payload))
       if (resume !== undefined) resume()
       return true
     }
@@ -416,7 +587,7 @@ export class ConnImpl implements Conn, FrameHandler {
     }
     // echo the peer's close (an empty payload stays empty)
     const reasonBytes = payload.slice(2)
-    return this.conclude(new CloseError({ code, reason, received: true }), () => this.sendClose(code, reasonBytes))
+    return this.conclude(closeError({ code, reason, received: true }), () => this.sendClose(code, reasonBytes))
   }
 
   /**
@@ -425,7 +596,7 @@ export class ConnImpl implements Conn, FrameHandler {
    */
   private fail(code: number, reason: string): false {
     return this.conclude(
-      new CloseError({ code, reason, received: false }),
+      closeError({ code, reason, received: false }),
       () => this.sendClose(code, truncateUtf8(reason, MAX_CONTROL_PAYLOAD - 2))
     )
   }
@@ -462,7 +633,7 @@ export class ConnImpl implements Conn, FrameHandler {
         this.current = undefined
       }
       this.pendingEnd = act
-      this.pendingTimer = this.runFork(Effect.sleep(this.closeTimeout).pipe(Effect.andThen(Effect.sync(act))))
+      this.pendingTimer = this.fork(Effect.sleep(this.closeTimeout).pipe(Effect.andThen(Effect.sync(act))))
       this.notifyReaders()
       return false
     }
@@ -487,23 +658,26 @@ export class ConnImpl implements Conn, FrameHandler {
     return this.fail(StatusCode.MessageTooBig, `read limited at ${this.messageLimit + 1} bytes`)
   }
 
-  private onEnd(): void {
+  /** @internal */
+  onEnd(): void {
     this.runPendingEnd()
     // the peer half-closed: without a close frame that is an abnormal closure
     if (this.state !== CLOSED) {
-      this.finish(new CloseError({ code: StatusCode.AbnormalClosure, reason: "connection reset by peer", received: false }))
+      this.finish(closeError({ code: StatusCode.AbnormalClosure, reason: "connection reset by peer", received: false }))
     }
+    this.flushOutbox()
     this.socket.end()
   }
 
-  private onTransportClose(): void {
+  /** @internal */
+  onTransportClose(): void {
     this.runPendingEnd()
-    this.lingerFiber?.unsafeInterruptAsFork(FiberId.none)
-    this.lingerFiber = undefined
+    if (this.lingerTimer !== undefined) clearTimeout(this.lingerTimer)
+    this.lingerTimer = undefined
     if (this.state !== CLOSED) {
       const cause = this.transportCause
       this.finish(
-        new CloseError({
+        closeError({
           code: StatusCode.AbnormalClosure,
           reason: cause instanceof Error ? cause.message : "connection closed",
           received: false,
@@ -532,10 +706,12 @@ export class ConnImpl implements Conn, FrameHandler {
     }
     this.current = undefined
     this.notifyReaders()
-    for (const resume of this.pings.values()) resume()
-    this.pings.clear()
+    const pings = this.pings
+    this.pings = undefined
+    if (pings !== undefined) for (const resume of pings.values()) resume()
     this.onDrain()
-    Deferred.unsafeDone(this.closedDeferred, Exit.succeed(error))
+    this.closeError = error
+    if (this.closedDeferred !== undefined) Deferred.unsafeDone(this.closedDeferred, Exit.succeed(error))
   }
 
   /**
@@ -545,22 +721,31 @@ export class ConnImpl implements Conn, FrameHandler {
    */
   private shutdown(): void {
     const socket = this.socket
-    if (socket.destroyed || this.lingerFiber !== undefined) return
+    if (socket.destroyed || this.lingerTimer !== undefined) return
+    // `end` uncorks what was written, but the gathered small frames (our close frame) come first
+    this.flushOutbox()
     socket.end()
     if (this.paused) {
       this.paused = false
       socket.resume()
     }
-    this.lingerFiber = this.runFork(Effect.sleep(this.closeTimeout).pipe(Effect.andThen(Effect.sync(() => {
-      socket.destroy()
-    }))))
+    // A plain timer, as in `finalize`: a fiber per connection costs more than
+    // the whole close handshake, and the timer only guards the transport.
+    this.lingerTimer = setTimeout(destroySocket, Duration.toMillis(this.closeTimeout), socket)
+    this.lingerTimer.unref()
   }
 
-  /** Destroys the transport now, after what was already written. */
-  private destroy(error: CloseError): void {
+  /**
+   * Destroys the transport now, after what was already written; a connection
+   * not closed yet closes abnormally (1006) with `reason`.
+   */
+  private destroy(reason: string): void {
     this.runPendingEnd()
-    this.finish(error)
-    if (this.corked) this.uncork()
+    // errors capture a stack trace: built only when they will be seen
+    if (this.state !== CLOSED) {
+      this.finish(closeError({ code: StatusCode.AbnormalClosure, reason, received: false }))
+    }
+    if (this.corked) uncork(this)
     this.socket.destroy()
     this.freeCodecState()
   }
@@ -576,9 +761,14 @@ export class ConnImpl implements Conn, FrameHandler {
   // The read queue
   // ---------------------------------------------------------------------------
 
+  /** Wakes every waiting read: each tries again, and those that find nothing wait again. */
   private notifyReaders(): void {
     const waiters = this.readWaiters
-    while (waiters.length > 0 && waiters[0]()) waiters.shift()
+    const n = waiters.length
+    if (n === 0) return
+    // resuming a fiber only schedules it: nobody re-registers during this loop
+    for (let i = 0; i < n; i++) waiters[i]()
+    waiters.splice(0, n)
   }
 
   private wakeSlot(slot: Slot): void {
@@ -639,30 +829,29 @@ export class ConnImpl implements Conn, FrameHandler {
     return new Message(head.type, concat(head.chunks, head.size))
   }
 
-  /** Waits for `take` to produce something, in turn with other readers. */
-  private awaitRead<A>(take: () => A | undefined): Effect.Effect<A> {
-    return Effect.async<A>((resume) => {
-      const waiter: Waiter = () => {
-        const result = take()
-        if (result === undefined) return false
-        resume(Effect.succeed(result))
-        return true
-      }
-      this.readWaiters.push(waiter)
-      return Effect.sync(() => {
-        const i = this.readWaiters.indexOf(waiter)
-        if (i >= 0) this.readWaiters.splice(i, 1)
-      })
-    })
+  /**
+   * Suspends until the read queue changes. A wake-up only tells the fiber to
+   * look again: a read takes a message only while its fiber runs, so an
+   * interrupted read can never lose one, and the wait needs no canceler (an
+   * interrupted wait's wake-up is ignored; a long list of them is flushed).
+   */
+  private get awaitQueue(): Effect.Effect<void> {
+    return (this.awaitQueueCache ??= Effect.async<void>((resume) => {
+      const waiters = this.readWaiters
+      if (waiters.length >= MAX_IDLE_WAITERS) this.notifyReaders()
+      waiters.push(() => resume(Effect.void))
+    }))
   }
+  private awaitQueueCache: Effect.Effect<void> | undefined = undefined
 
-  private readonly takeMessageEffect: Effect.Effect<Message | ReadError> = this.awaitRead(() => this.takeMessage())
-
-  readonly read: Effect.Effect<Message, ReadError> = Effect.suspend(() => {
-    const result = this.readWaiters.length === 0 ? this.takeMessage() : undefined
-    const next = result === undefined ? this.takeMessageEffect : Effect.succeed(result)
-    return Effect.flatMap(next, (r) => (r instanceof Message ? Effect.succeed(r) : Effect.fail(r)))
-  })
+  private readCache: Effect.Effect<Message, ReadError> | undefined = undefined
+  get read(): Effect.Effect<Message, ReadError> {
+    return (this.readCache ??= Effect.suspend(() => {
+      const r = this.takeMessage()
+      if (r === undefined) return Effect.zipRight(this.awaitQueue, this.read)
+      return r instanceof Message ? Effect.succeed(r) : Effect.fail(r)
+    }))
+  }
 
   /** All whole messages queued (at least one), or the end. */
   private takeMessages(): Array<Message> | ReadError | undefined {
@@ -676,19 +865,21 @@ export class ConnImpl implements Conn, FrameHandler {
     }
   }
 
-  private readonly pullMessages: Effect.Effect<Chunk.Chunk<Message>, Option.Option<ReadError>> = Effect.suspend(
-    () => {
-      const result = this.readWaiters.length === 0 ? this.takeMessages() : undefined
-      const next = result === undefined ? this.awaitRead(() => this.takeMessages()) : Effect.succeed(result)
-      return Effect.flatMap(next, (r) => {
-        if (Array.isArray(r)) return Effect.succeed(Chunk.unsafeFromArray(r))
-        if (r instanceof CloseError && StatusCode.isNormal(r.code)) return Effect.fail(Option.none())
-        return Effect.fail(Option.some(r))
-      })
-    }
-  )
+  private pullMessagesCache: Effect.Effect<Chunk.Chunk<Message>, Option.Option<ReadError>> | undefined = undefined
+  private get pullMessages(): Effect.Effect<Chunk.Chunk<Message>, Option.Option<ReadError>> {
+    return (this.pullMessagesCache ??= Effect.suspend(() => {
+      const r = this.takeMessages()
+      if (r === undefined) return Effect.zipRight(this.awaitQueue, this.pullMessages)
+      if (Array.isArray(r)) return Effect.succeed(Chunk.unsafeFromArray(r))
+      if (r instanceof CloseError && StatusCode.isNormal(r.code)) return Effect.fail(Option.none())
+      return Effect.fail(Option.some(r))
+    }))
+  }
 
-  readonly messages: Stream.Stream<Message, ReadError> = Stream.repeatEffectChunkOption(this.pullMessages)
+  private messagesCache: Stream.Stream<Message, ReadError> | undefined = undefined
+  get messages(): Stream.Stream<Message, ReadError> {
+    return (this.messagesCache ??= Stream.repeatEffectChunkOption(this.pullMessages))
+  }
 
   /** The next message's slot (whole or not), its error, the end, or undefined. */
   private takeSlot(): Slot | ReadError | undefined {
@@ -706,14 +897,21 @@ export class ConnImpl implements Conn, FrameHandler {
     return head
   }
 
-  readonly reader: Effect.Effect<MessageReader, ReadError> = Effect.suspend(() => {
-    const result = this.readWaiters.length === 0 ? this.takeSlot() : undefined
-    const next = result === undefined ? this.awaitRead(() => this.takeSlot()) : Effect.succeed(result)
-    return Effect.flatMap(next, (r) => (r instanceof Slot ? Effect.succeed(this.slotReader(r)) : Effect.fail(r)))
-  })
+  private readerCache: Effect.Effect<MessageReader, ReadError> | undefined = undefined
+  get reader(): Effect.Effect<MessageReader, ReadError> {
+    return (this.readerCache ??= Effect.suspend(() => {
+      const r = this.takeSlot()
+      if (r === undefined) return Effect.zipRight(this.awaitQueue, this.reader)
+      return r instanceof Slot ? Effect.succeed(new SlotReader(this, r)) : Effect.fail(r)
+    }))
+  }
 
-  /** Drops the rest of a message whose reader was left before its end. */
-  private abandon(slot: Slot): void {
+  /**
+   * Drops the rest of a message whose reader was left before its end.
+   *
+   * @internal
+   */
+  abandon(slot: Slot): void {
     if (slot.done || slot.error !== undefined || slot.abandoned) return
     slot.abandoned = true
     this.released(slot.size + slot.chunks.length * CHUNK_OVERHEAD)
@@ -721,68 +919,78 @@ export class ConnImpl implements Conn, FrameHandler {
     slot.size = 0
   }
 
-  private slotReader(slot: Slot): MessageReader {
-    const take = (): Chunk.Chunk<Uint8Array> | ReadError | null | undefined => {
-      if (slot.chunks.length > 0) {
-        const chunks = slot.chunks
-        slot.chunks = []
-        this.released(slot.size + chunks.length * CHUNK_OVERHEAD)
-        slot.size = 0
-        return Chunk.unsafeFromArray(chunks)
-      }
-      if (slot.error !== undefined) return slot.error
-      if (slot.done || slot.abandoned) return null
-      return undefined
-    }
-    const wait = Effect.async<Chunk.Chunk<Uint8Array> | ReadError | null>((resume) => {
-      slot.waiter = () => {
-        const r = take()
-        if (r !== undefined) resume(Effect.succeed(r))
-      }
-      return Effect.sync(() => {
-        slot.waiter = undefined
-      })
-    })
-    const pull: Effect.Effect<Chunk.Chunk<Uint8Array>, ReadError> = Effect.suspend(() => {
-      const r = take()
-      return r === undefined ? Effect.flatMap(wait, pulled) : pulled(r)
-    })
-    const abandon = Effect.sync(() => this.abandon(slot))
-    return {
-      type: slot.type,
-      pull,
-      // built on first use: most readers pull
-      get stream() {
-        return Stream.repeatEffectChunkOption(Effect.flatMap(Effect.mapError(pull, Option.some), endOnEmpty)).pipe(
-          Stream.ensuring(abandon)
-        )
-      }
-    }
+  /**
+   * A reader's pull: the chunks that arrived, the end, the error, or a wait
+   * for one of them.
+   *
+   * @internal
+   */
+  pullSlot(slot: Slot): Effect.Effect<Chunk.Chunk<Uint8Array>, ReadError> {
+    return this.takeChunks(slot) ?? this.awaitChunks(slot)
   }
 
-  readonly setReadLimit = (bytes: number): Effect.Effect<void> =>
-    Effect.sync(() => {
-      this.readLimit = bytes < 0 ? Infinity : bytes
-    })
-
-  readonly closeRead: Effect.Effect<void> = Effect.sync(() => {
-    if (this.readClosed) return
-    this.readClosed = true
-    // what is queued already counts as unexpected too
-    const pending = this.slots.length > 0 || this.current !== undefined
-    for (const slot of this.slots) slot.abandoned = true
-    this.slots = []
-    this.bufferedBytes = 0
-    if (this.paused) {
-      this.paused = false
-      this.socket.resume()
+  private takeChunks(slot: Slot): Effect.Effect<Chunk.Chunk<Uint8Array>, ReadError> | undefined {
+    const chunks = slot.chunks
+    if (chunks.length > 0) {
+      slot.chunks = []
+      this.released(slot.size + chunks.length * CHUNK_OVERHEAD)
+      slot.size = 0
+      return Effect.succeed(Chunk.unsafeFromArray(chunks))
     }
-    if (this.current !== undefined) this.current = undefined
-    this.runPendingEnd()
-    if (pending && this.state === OPEN) this.runFork(this.close(StatusCode.PolicyViolation, "unexpected data message"))
-  })
+    if (slot.error !== undefined) return Effect.fail(slot.error)
+    if (slot.done || slot.abandoned) return PULLED_END
+    return undefined
+  }
 
-  readonly closed: Effect.Effect<CloseError> = Deferred.await(this.closedDeferred)
+  // a wake-up, then a look (as for the read queue): an interrupted pull loses nothing
+  private awaitChunks(slot: Slot): Effect.Effect<Chunk.Chunk<Uint8Array>, ReadError> {
+    return Effect.zipRight(
+      Effect.async<void>((resume) => {
+        slot.waiter = () => resume(Effect.void)
+      }),
+      Effect.suspend(() => this.pullSlot(slot))
+    )
+  }
+
+  private setReadLimitFn: ((bytes: number) => Effect.Effect<void>) | undefined = undefined
+  get setReadLimit(): (bytes: number) => Effect.Effect<void> {
+    return (this.setReadLimitFn ??= (bytes: number): Effect.Effect<void> =>
+      Effect.sync(() => {
+        this.readLimit = bytes < 0 ? Infinity : bytes
+      }))
+  }
+
+  private closeReadCache: Effect.Effect<void> | undefined = undefined
+  get closeRead(): Effect.Effect<void> {
+    return (this.closeReadCache ??= Effect.sync(() => {
+      if (this.readClosed) return
+      this.readClosed = true
+      // what is queued already counts as unexpected too
+      const pending = this.slots.length > 0 || this.current !== undefined
+      for (const slot of this.slots) slot.abandoned = true
+      this.slots = []
+      this.bufferedBytes = 0
+      if (this.paused) {
+        this.paused = false
+        this.socket.resume()
+      }
+      if (this.current !== undefined) this.current = undefined
+      this.runPendingEnd()
+      if (pending && this.state === OPEN) this.fork(this.close(StatusCode.PolicyViolation, "unexpected data message"))
+    }))
+  }
+
+  // Effects of the connection are built on first use: an idle connection pays for none of them.
+  private closedEffect: Effect.Effect<CloseError> | undefined = undefined
+  get closed(): Effect.Effect<CloseError> {
+    return (this.closedEffect ??= Effect.suspend(() => this.awaitClosed()))
+  }
+
+  /** Waits for the connection to close; its reason. */
+  private awaitClosed(): Effect.Effect<CloseError> {
+    if (this.closeError !== undefined) return Effect.succeed(this.closeError)
+    return Deferred.await(this.closedDeferred ??= Deferred.unsafeMake<CloseError>(FiberId.none))
+  }
 
   // ---------------------------------------------------------------------------
   // Outgoing frames (synchronous)
@@ -797,23 +1005,35 @@ export class ConnImpl implements Conn, FrameHandler {
     if (!this.corked) {
       this.corked = true
       socket.cork()
-      process.nextTick(this.uncork)
+      process.nextTick(uncork, this)
     }
     const length = payload.length
     const client = this.client
     const size = headerSize(length, client)
+    if (length <= SMALL_FRAME) {
+      // header and payload in one buffer, gathered with the turn's other small frames
+      const frame = Buffer.allocUnsafe(size + length)
+      if (client) {
+        // masked into a fresh buffer: the caller's bytes are never touched
+        const key = nextMaskKey()
+        encodeHeader(frame, 0, fin, rsv1, opcode, length, true, key)
+        frame.set(payload, size)
+        this.codec.mask(frame, size, size + length, key, 0)
+      } else {
+        encodeHeader(frame, 0, fin, rsv1, opcode, length, false, 0)
+        frame.set(payload, size)
+      }
+      this.outbox.push(frame)
+      this.outboxBytes += frame.length
+      return
+    }
+    this.flushOutbox()
     if (client) {
-      // masked into a fresh buffer: the caller's bytes are never touched
       const key = nextMaskKey()
       const frame = Buffer.allocUnsafe(size + length)
       encodeHeader(frame, 0, fin, rsv1, opcode, length, true, key)
       frame.set(payload, size)
       this.codec.mask(frame, size, size + length, key, 0)
-      socket.write(frame)
-    } else if (length <= 1024) {
-      const frame = Buffer.allocUnsafe(size + length)
-      encodeHeader(frame, 0, fin, rsv1, opcode, length, false, 0)
-      frame.set(payload, size)
       socket.write(frame)
     } else {
       const header = Buffer.allocUnsafe(size)
@@ -823,14 +1043,30 @@ export class ConnImpl implements Conn, FrameHandler {
     }
   }
 
-  private readonly uncork = (): void => {
+  /**
+   * Writes the small frames gathered so far as one buffer: one `write` costs
+   * the stream machinery far more than copying a few hundred bytes.
+   */
+  private flushOutbox(): void {
+    const outbox = this.outbox
+    const n = outbox.length
+    if (n === 0) return
+    const bytes = n === 1 ? outbox[0] : concat(outbox, this.outboxBytes)
+    outbox.length = 0
+    this.outboxBytes = 0
+    this.socket.write(bytes)
+  }
+
+  /** @internal */
+  uncorkNow(): void {
     this.corked = false
+    this.flushOutbox()
     this.socket.uncork()
   }
 
   /** More is queued on the socket than writers may add to before it drains. */
   private get congested(): boolean {
-    return this.socket.writableLength > MAX_WRITE_BUFFER
+    return this.socket.writableLength + this.outboxBytes > MAX_WRITE_BUFFER
   }
 
   private sendClose(code: number, reason: Uint8Array): void {
@@ -861,25 +1097,25 @@ export class ConnImpl implements Conn, FrameHandler {
   private get writeFailure(): CloseError {
     return (
       this.writeError ??
-        new CloseError({ code: StatusCode.AbnormalClosure, reason: "connection closed", received: false })
+        closeError({ code: StatusCode.AbnormalClosure, reason: "connection closed", received: false })
     )
   }
 
-  private onDrain(): void {
+  /** @internal */
+  onDrain(): void {
     const waiters = this.drainWaiters.splice(0)
     for (const resume of waiters) resume()
   }
 
   /** Waits until the socket is no longer congested (or the connection is gone). */
-  private readonly awaitDrain: Effect.Effect<void> = Effect.async<void>((resume) => {
-    if (!this.congested || this.socket.destroyed) return resume(Effect.void)
-    const waiter = () => resume(Effect.void)
-    this.drainWaiters.push(waiter)
-    return Effect.sync(() => {
-      const i = this.drainWaiters.indexOf(waiter)
-      if (i >= 0) this.drainWaiters.splice(i, 1)
-    })
-  })
+  private awaitDrainCache: Effect.Effect<void> | undefined = undefined
+  private get awaitDrain(): Effect.Effect<void> {
+    return (this.awaitDrainCache ??= Effect.async<void>((resume) => {
+      if (!this.congested || this.socket.destroyed) return resume(Effect.void)
+      // no canceler: the wake-up of an interrupted wait is dropped at the next 'drain' or the close
+      this.drainWaiters.push(() => resume(Effect.void))
+    }))
+  }
 
   /** After a send: done, or wait for the socket to drain. */
   private sent(): Effect.Effect<void> {
@@ -887,25 +1123,97 @@ export class ConnImpl implements Conn, FrameHandler {
   }
 
   /**
-   * Takes the write lock, in turn with other writers. A `writer` holds it for
-   * a whole message; a `write` only when it had to wait.
+   * Runs `then` once the write lock is ours, in turn with other writers (at
+   * once when it is free). Call it uninterruptibly: only the wait itself is
+   * restored to interruptible, and a lock handed over just as the wait is
+   * interrupted is passed on, never lost. A `writer` holds the lock for a
+   * whole message; a `write` only when it had to wait.
    */
-  private readonly lockWrite: Effect.Effect<void> = Effect.suspend(() => {
+  private acquireWrite<A, E, R>(
+    restore: <AX, EX, RX>(effect: Effect.Effect<AX, EX, RX>) => Effect.Effect<AX, EX, RX>,
+    then: () => Effect.Effect<A, E, R>
+  ): Effect.Effect<A, E, R> {
     if (!this.writeLocked) {
       this.writeLocked = true
-      return Effect.void
+      return then()
     }
+    return Effect.withFiberRuntime((fiber) => {
+      this.reclaim(fiber)
+      if (!this.writeLocked) {
+        this.writeLocked = true
+        return then()
+      }
+      const request = new LockRequest()
+      // a withWriter holder whose fiber ends without giving the lock back hands it on then
+      const owner = this.lockOwner
+      const watcher = owner?.fiber === undefined ? undefined : () => {
+        if (this.lockOwner === owner) this.abandonWriter(owner)
+      }
+      if (watcher !== undefined) owner?.fiber?.addObserver(watcher)
+      const unwatch = () => {
+        if (watcher !== undefined) owner?.fiber?.removeObserver(watcher)
+      }
+      return Effect.matchCauseEffect(restore(this.awaitLock(request)), {
+        onFailure: (cause) => {
+          unwatch()
+          if (request.granted) this.unlockWrite()
+          return Effect.failCause(cause)
+        },
+        onSuccess: () => {
+          unwatch()
+          return then()
+        }
+      })
+    })
+  }
+
+  /**
+   * Takes the lock back from a `withWriter` writer whose `use` can no longer
+   * release it: its fiber has ended, or it is `fiber` itself asking again
+   * (its release was skipped by an interruption, and it now writes from a
+   * finalizer; or it writes from inside its own `use`, which would wait
+   * forever).
+   */
+  private reclaim(fiber: AnyFiber): void {
+    const owner = this.lockOwner
+    if (owner?.fiber === undefined) return
+    if (owner.fiber === fiber || owner.fiber.unsafePoll() !== null) this.abandonWriter(owner)
+  }
+
+  /** Ends `writer`'s hold on the lock; a message it left half sent fails the connection (1011). */
+  private abandonWriter(writer: FrameWriter): void {
+    this.lockOwner = undefined
+    this.unwatch(writer)
+    writer.abandoned = true
+    const halfSent = writer.started && !writer.finished
+    writer.finished = true
+    this.unlockWrite()
+    // the close frame goes out now (the fork starts at once), before any other frame
+    if (halfSent && this.state === OPEN) this.fork(this.close(StatusCode.InternalError, "message writer interrupted"))
+  }
+
+  private unwatch(writer: FrameWriter): void {
+    if (writer.watcher === undefined) return
+    writer.fiber?.removeObserver(writer.watcher)
+    writer.watcher = undefined
+  }
+
+  private awaitLock(request: LockRequest): Effect.Effect<void> {
     return Effect.async<void>((resume) => {
-      const waiter = () => resume(Effect.void)
+      const waiter = () => {
+        request.granted = true
+        resume(Effect.void)
+      }
       this.lockWaiters.push(waiter)
       return Effect.sync(() => {
+        if (request.granted) return
         const i = this.lockWaiters.indexOf(waiter)
         if (i >= 0) this.lockWaiters.splice(i, 1)
       })
     })
-  })
+  }
 
-  private readonly unlockWrite = (): void => {
+  private unlockWrite(): void {
     const next = this.lockWaiters.shift()
     // the lock passes straight to the next writer, or is free
     if (next !== undefined) next()
@@ -914,197 +1222,234 @@ export class ConnImpl implements Conn, FrameHandler {
 
   /** Runs `send` under the write lock, after any pending drain. */
   private locked(send: () => void): Effect.Effect<void, CloseError> {
-    const body = this.awaitDrain.pipe(
-      Effect.andThen(
-        Effect.suspend(() => {
-          if (this.state !== OPEN) return Effect.fail(this.writeFailure)
-          send()
-          return this.sent()
-        })
-      )
+    const body = Effect.zipRight(
+      this.awaitDrain,
+      Effect.suspend(() => {
+        if (this.state !== OPEN) return Effect.fail(this.writeFailure)
+        send()
+        return this.sent()
+      })
     )
-    // once the lock is ours, its release is in place before anything can interrupt
     return Effect.uninterruptibleMask((restore) =>
-      Effect.zipRight(restore(this.lockWrite), restore(body).pipe(Effect.ensuring(Effect.sync(this.unlockWrite))))
+      this.acquireWrite(restore, () => Effect.ensuring(restore(body), Effect.sync(() => this.unlockWrite())))
     )
   }
 
-  readonly write: Conn["write"] = ((typeOrMessage: MessageType | Message, data?: Uint8Array | string) => {
-    const message = typeOrMessage instanceof Message ? typeOrMessage : undefined
-    return Effect.suspend(() => {
-      if (this.state !== OPEN) return Effect.fail(this.writeFailure)
-      const type = message !== undefined ? message.type : (typeOrMessage as MessageType)
-      const bytes = message !== undefined ? message.data : toBytes(data ?? EMPTY)
-      const opcode = type === "text" ? Opcode.Text : Opcode.Binary
-      const compress = this.shouldCompress(bytes.length)
-      // fast path: nobody holds or waits for the lock and the socket has room
-      if (!this.writeLocked && !this.congested) {
-        this.sendData(opcode, true, compress, bytes)
-        return this.sent()
-      }
-      return this.locked(() => this.sendData(opcode, true, compress, bytes))
-    })
-  }) as Conn["write"]
+  private writeFn: Conn["write"] | undefined = undefined
+  get write(): Conn["write"] {
+    return (this.writeFn ??= ((typeOrMessage: MessageType | Message, data?: Uint8Array | string) => {
+      const message = typeOrMessage instanceof Message ? typeOrMessage : undefined
+      return Effect.suspend(() => {
+        if (this.state !== OPEN) return Effect.fail(this.writeFailure)
+        const type = message !== undefined ? message.type : (typeOrMessage as MessageType)
+        const bytes = message !== undefined ? message.data : toBytes(data ?? EMPTY)
+        const opcode = type === "text" ? Opcode.Text : Opcode.Binary
+        const compress = this.shouldCompress(bytes.length)
+        // fast path: nobody holds or waits for the lock and the socket has room
+        if (!this.writeLocked && !this.congested) {
+          this.sendData(opcode, true, compress, bytes)
+          return this.sent()
+        }
+        return this.locked(() => this.sendData(opcode, true, compress, bytes))
+      })
+    }) as Conn["write"])
+  }
 
   /**
-   * A writer for one message, to be used once the write lock is ours;
-   * `release` ends the message and gives the lock back.
+   * Sends the next fragment of `writer`'s message.
+   *
+   * @internal
    */
-  private openWriter(type: MessageType): {
-    readonly writer: MessageWriter
-    readonly release: (exit: Exit.Exit<unknown, unknown>) => Effect.Effect<void>
-  } {
-    const opcode = type === "text" ? Opcode.Text : Opcode.Binary
-    // The latest chunk is held back so that `close` can send it as the final frame.
-    let held: Uint8Array | undefined = undefined
-    let started = false
-    let compress = false
-    let finished = false
-    const send = (chunk: Uint8Array, fin: boolean): Effect.Effect<void, CloseError> => {
-      if (this.state !== OPEN) return Effect.fail(this.writeFailure)
-      if (!started) compress = this.shouldCompress(chunk.length)
-      this.sendData(started ? Opcode.Continuation : opcode, fin, compress, chunk)
-      started = true
-      return this.sent()
+  sendFragment(writer: FrameWriter, chunk: Uint8Array, fin: boolean): Effect.Effect<void, CloseError> {
+    if (this.state !== OPEN) return Effect.fail(this.writeFailure)
+    if (!writer.started) writer.compress = this.shouldCompress(chunk.length)
+    this.sendData(writer.started ? Opcode.Continuation : writer.opcode, fin, writer.compress, chunk)
+    writer.started = true
+    if (!fin && writer.watcher === undefined && writer.fiber !== undefined) {
+      // frames of an unfinished message are out: should the fiber end first, the message is failed
+      const watcher = () => {
+        if (this.lockOwner === writer) this.abandonWriter(writer)
+      }
+      writer.watcher = watcher
+      writer.fiber.addObserver(watcher)
     }
-    const finish = (): Effect.Effect<void, CloseError> => {
-      finished = true
-      const last = held ?? EMPTY
-      held = undefined
-      return send(last, true)
-    }
-    const writer: MessageWriter = {
-      write: (data) =>
-        Effect.suspend(() => {
-          if (finished) return Effect.dieMessage("MessageWriter: write after close")
-          const previous = held
-          held = toBytes(data)
-          return previous === undefined ? Effect.void : send(previous, false)
-        }),
-      close: Effect.suspend(() => (finished ? Effect.void : finish()))
-    }
-    const release = (exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> => {
-      if (finished) return Effect.sync(this.unlockWrite)
-      // a message cut short cannot be taken back: end it if nothing went out yet, else fail the connection
-      if (Exit.isSuccess(exit)) return Effect.ignore(finish()).pipe(Effect.ensuring(Effect.sync(this.unlockWrite)))
-      finished = true
-      this.unlockWrite()
-      return started ? this.close(StatusCode.InternalError, "message writer interrupted") : Effect.void
-    }
-    return { writer, release }
+    return this.sent()
   }
 
-  private readonly openFailure = (): Effect.Effect<void, CloseError> =>
-    this.state === OPEN ? Effect.void : Effect.fail(this.writeFailure)
+  /**
+   * Ends `writer`'s message as its user ended (finishing it if it went well,
+   * failing the connection if it was cut short after frames went out) and
+   * gives the write lock back. `Effect.void` when nothing is left to wait for.
+   */
+  private releaseWriter(writer: FrameWriter, success: boolean): Effect.Effect<void> {
+    if (writer.abandoned) return Effect.void
+    if (this.lockOwner === writer) this.lockOwner = undefined
+    this.unwatch(writer)
+    if (writer.finished) {
+      this.unlockWrite()
+      return Effect.void
+    }
+    writer.finished = true
+    if (success) {
+      // a message cut short cannot be taken back: a finished `use` that did not close ends it here
+      if (this.state === OPEN) {
+        this.sendFragment(writer, writer.takeHeld(), true)
+        if (this.congested) return Effect.ensuring(this.awaitDrain, Effect.sync(() => this.unlockWrite()))
+      }
+      this.unlockWrite()
+      return Effect.void
+    }
+    this.unlockWrite()
+    return writer.started ? this.close(StatusCode.InternalError, "message writer interrupted") : Effect.void
+  }
 
-  readonly writer = (type: MessageType): Effect.Effect<MessageWriter, CloseError, Scope.Scope> =>
-    // once the lock is ours, its release is in place before anything can interrupt
-    Effect.uninterruptibleMask((restore) =>
-      Effect.zipRight(
-        restore(this.lockWrite),
-        Effect.suspend(() => {
-          const { release, writer } = this.openWriter(type)
-          return Effect.addFinalizer(release).pipe(Effect.zipRight(this.openFailure()), Effect.as(writer))
+  private writerFn: ((type: MessageType) => Effect.Effect<MessageWriter, CloseError, Scope.Scope>) | undefined = undefined
+  get writer(): (type: MessageType) => Effect.Effect<MessageWriter, CloseError, Scope.Scope> {
+    return (this.writerFn ??= (type: MessageType): Effect.Effect<MessageWriter, CloseError, Scope.Scope> =>
+      Effect.uninterruptibleMask((restore) =>
+        this.acquireWrite(restore, () => {
+          const writer = new FrameWriter(this, type)
+          // the release is in place before anything can interrupt
+          return Effect.addFinalizer((exit) => this.releaseWriter(writer, Exit.isSuccess(exit))).pipe(
+            Effect.zipRight(this.state === OPEN ? Effect.void : Effect.fail(this.writeFailure)),
+            Effect.as(writer)
+          )
         })
-      )
-    )
+      ))
+  }
 
-  readonly withWriter = <A, E, R>(
+  private withWriterFn: Conn["withWriter"] | undefined = undefined
+  get withWriter(): Conn["withWriter"] {
+    return (this.withWriterFn ??= (type, use) =>
+      Effect.withFiberRuntime((fiber) => {
+        if (this.writeLocked) this.reclaim(fiber)
+        if (this.writeLocked) {
+          // taken: wait in turn, the lock's release guarded by an uninterruptible region
+          return Effect.uninterruptibleMask((restore) =>
+            this.acquireWrite(restore, () => this.useWriter(type, use, restore, undefined))
+          )
+        }
+        // free: no region, see FrameWriter.fiber
+        this.writeLocked = true
+        return this.useWriter(type, use, unmasked, fiber)
+      }))
+  }
+
+  /** Runs `use` with a new writer, the write lock being ours; gives the lock back when `use` ends. */
+  private useWriter<A, E, R>(
     type: MessageType,
-    use: (writer: MessageWriter) => Effect.Effect<A, E, R>
-  ): Effect.Effect<A, E | CloseError, R> =>
-    Effect.uninterruptibleMask((restore) =>
-      Effect.zipRight(
-        restore(this.lockWrite),
-        Effect.suspend((): Effect.Effect<A, E | CloseError, R> => {
-          const { release, writer } = this.openWriter(type)
-          const body: Effect.Effect<A, E | CloseError, R> = Effect.zipRight(this.openFailure(), Effect.suspend(() => use(writer)))
-          return Effect.onExit(restore(body), release)
-        })
-      )
-    )
+    use: (writer: MessageWriter) => Effect.Effect<A, E, R>,
+    restore: <AX, EX, RX>(effect: Effect.Effect<AX, EX, RX>) => Effect.Effect<AX, EX, RX>,
+    fiber: AnyFiber | undefined
+  ): Effect.Effect<A, E | CloseError, R> {
+    if (this.state !== OPEN) {
+      this.unlockWrite()
+      return Effect.fail(this.writeFailure)
+    }
+    const writer = new FrameWriter(this, type)
+    if (fiber !== undefined) {
+      writer.fiber = fiber
+      this.lockOwner = writer
+    }
+    let body: Effect.Effect<A, E, R>
+    try {
+      body = use(writer)
+    } catch (defect) {
+      if (this.lockOwner === writer) this.lockOwner = undefined
+      this.unlockWrite()
+      return Effect.die(defect)
+    }
+    return Effect.matchCauseEffect(restore(body), {
+      onFailure: (cause) => Effect.zipRight(this.releaseWriter(writer, false), Effect.failCause(cause)),
+      onSuccess: (a) => {
+        const release = this.releaseWriter(writer, true)
+        // the common case: the final frame is out and nothing to wait for
+        return release === Effect.void ? Effect.succeed(a) : Effect.as(release, a)
+      }
+    })
+  }
 
   // ---------------------------------------------------------------------------
   // Ping and close
   // ---------------------------------------------------------------------------
 
-  readonly ping: Effect.Effect<Duration.Duration, CloseError> = Effect.suspend(() => {
-    if (this.state !== OPEN) return Effect.fail(this.writeFailure)
-    const id = String(++this.pingCounter)
-    return Effect.flatMap(Clock.currentTimeNanos, (start) =>
-      Effect.async<void, CloseError>((resume) => {
-        this.pings.set(id, () => {
-          this.pings.delete(id)
-          resume(this.state === CLOSED ? Effect.fail(this.writeFailure) : Effect.void)
-        })
-        this.sendFrame(Opcode.Ping, true, false, encoder.encode(id))
-        return Effect.sync(() => {
-          this.pings.delete(id)
-        })
-      }).pipe(
-        Effect.andThen(Clock.currentTimeNanos),
-        Effect.map((end) => Duration.nanos(end - start))
-      ))
-  })
+  private pingCache: Effect.Effect<Duration.Duration, CloseError> | undefined = undefined
+  get ping(): Effect.Effect<Duration.Duration, CloseError> {
+    return (this.pingCache ??= Effect.suspend(() => {
+      if (this.state !== OPEN) return Effect.fail(this.writeFailure)
+      const id = String(++this.pingCounter)
+      return Effect.flatMap(Clock.currentTimeNanos, (start) =>
+        Effect.async<void, CloseError>((resume) => {
+          const pings = (this.pings ??= new Map())
+          pings.set(id, () => {
+            pings.delete(id)
+            resume(this.state === CLOSED ? Effect.fail(this.writeFailure) : Effect.void)
+          })
+          this.sendFrame(Opcode.Ping, true, false, encoder.encode(id))
+          return Effect.sync(() => {
+            pings.delete(id)
+          })
+        }).pipe(
+          Effect.andThen(Clock.currentTimeNanos),
+          Effect.map((end) => Duration.nanos(end - start))
+        ))
+    }))
+  }
 
-  readonly close = (code: number = StatusCode.NormalClosure, reason = ""): Effect.Effect<void> =>
-    Effect.suspend(() => {
-      // the peer's close or a failure waiting for reads is answered now instead
-      this.runPendingEnd()
-      if (this.state !== OPEN) return Effect.asVoid(Deferred.await(this.closedDeferred))
-      if (code !== StatusCode.NoStatusReceived && !StatusCode.isValidOnWire(code)) {
-        return Effect.dieMessage(`status code ${StatusCode.name(code)} cannot be set in a close frame`)
-      }
-      const reasonBytes = encoder.encode(reason)
-      if (reasonBytes.length > MAX_CONTROL_PAYLOAD - 2) {
-        return Effect.dieMessage(`close reason is ${reasonBytes.length} bytes, at most 123 allowed`)
-      }
-      this.state = CLOSING
-      this.writeError = new CloseError({ code, reason, received: false })
-      this.sendClose(code, reasonBytes)
-      const timedOut = new CloseError({
-        code: StatusCode.AbnormalClosure,
-        reason: "close handshake timed out",
-        received: false
-      })
-      const writeTimedOut = new CloseError({
-        code: StatusCode.AbnormalClosure,
-        reason: "close frame could not be written in time",
-        received: false
-      })
-      return this.awaitDrain.pipe(
-        Effect.timeoutOption(this.closeTimeout),
-        Effect.flatMap((written) => {
-          if (Option.isNone(written)) return Effect.sync(() => this.destroy(writeTimedOut))
-          return Deferred.await(this.closedDeferred).pipe(
-            Effect.timeoutOption(this.closeTimeout),
-            Effect.map((answered) => {
-              if (Option.isNone(answered)) this.destroy(timedOut)
-            })
-          )
-        })
-      )
-    })
+  private closeFn: ((code?: number, reason?: string) => Effect.Effect<void>) | undefined = undefined
+  get close(): (code?: number, reason?: string) => Effect.Effect<void> {
+    return (this.closeFn ??= (code: number = StatusCode.NormalClosure, reason = ""): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        // the peer's close or a failure waiting for reads is answered now instead
+        this.runPendingEnd()
+        if (this.state !== OPEN) return Effect.asVoid(this.awaitClosed())
+        if (code !== StatusCode.NoStatusReceived && !StatusCode.isValidOnWire(code)) {
+          return Effect.dieMessage(`status code ${StatusCode.name(code)} cannot be set in a close frame`)
+        }
+        const reasonBytes = encoder.encode(reason)
+        if (reasonBytes.length > MAX_CONTROL_PAYLOAD - 2) {
+          return Effect.dieMessage(`close reason is ${reasonBytes.length} bytes, at most 123 allowed`)
+        }
+        this.state = CLOSING
+        this.writeError = closeError({ code, reason, received: false })
+        this.sendClose(code, reasonBytes)
+        return this.awaitDrain.pipe(
+          Effect.timeoutOption(this.closeTimeout),
+          Effect.flatMap((written) => {
+            if (Option.isNone(written)) {
+              return Effect.sync(() => this.destroy("close frame could not be written in time"))
+            }
+            return this.awaitClosed().pipe(
+              Effect.timeoutOption(this.closeTimeout),
+              Effect.map((answered) => {
+                if (Option.isNone(answered)) this.destroy("close handshake timed out")
+              })
+            )
+          })
+        )
+      }))
+  }
 
-  readonly closeNow: Effect.Effect<void> = Effect.sync(() =>
-    this.destroy(new CloseError({ code: StatusCode.AbnormalClosure, reason: "closed by closeNow", received: false }))
-  )
+  private closeNowCache: Effect.Effect<void> | undefined = undefined
+  get closeNow(): Effect.Effect<void> {
+    return (this.closeNowCache ??= Effect.sync(() => this.destroy("closed by closeNow")))
+  }
 
   /** The finalizer of the connection's scope. */
   finalize(exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> {
     return Effect.sync(() => {
       this.runPendingEnd()
+      this.interruptBackground()
       if (this.socket.destroyed) return this.freeCodecState()
       const goingAway = this.state === OPEN && Exit.isInterrupted(exit)
-      if (!goingAway) {
-        return this.destroy(new CloseError({ code: StatusCode.AbnormalClosure, reason: "connection scope closed", received: false }))
-      }
+      if (!goingAway) return this.destroy("connection scope closed")
       // interrupted (e.g. server shutdown): say goodbye with 1001, flush, and go
-      const error = new CloseError({ code: StatusCode.GoingAway, reason: "going away", received: false })
+      const error = closeError({ code: StatusCode.GoingAway, reason: "going away", received: false })
       this.writeError = error
       this.sendClose(StatusCode.GoingAway, EMPTY)
       this.finish(error)
       const socket = this.socket
+      this.flushOutbox()
       socket.end()
       const timer = setTimeout(() => socket.destroy(), Duration.toMillis(this.closeTimeout))
       timer.unref()
@@ -1121,12 +1466,16 @@ export class ConnImpl implements Conn, FrameHandler {
  * @internal
  */
 export const make = (config: ConnConfig): Effect.Effect<ConnImpl, never, Scope.Scope> =>
-  Effect.gen(function*() {
-    const run = yield* FiberSet.makeRuntime<never, unknown, unknown>()
-    // background work (close timers, closeRead's close) must stay interruptible even when the
-    // connection was opened in an uninterruptible region, e.g. a bare app under HttpServer.serve
-    const conn = new ConnImpl(config, (effect) => run(Effect.interruptible(effect)))
-    yield* Effect.addFinalizer((exit) => conn.finalize(exit))
-    conn.start(config.head)
-    return conn
+  Effect.flatMap(Effect.runtime<never>(), (runtime) => {
+    const conn = new ConnImpl(config, runtime)
+    return Effect.map(finalizeWithScope(conn), () => {
+      conn.start(config.head)
+      return conn
+    })
   })
+
+// Its own function, so that the finalizer's closure holds the connection alone (not the config).
+// Straight on the scope: Effect.addFinalizer also restores the adder's FiberRefs around the
+// finalizer (two diffs of every FiberRef per connection), which a synchronous finalizer has no use for.
+const finalizeWithScope = (conn: ConnImpl): Effect.Effect<void, never, Scope.Scope> =>
+  Effect.flatMap(Effect.scope, (scope) => Scope.addFinalizerExit(scope, (exit) => conn.finalize(exit)))

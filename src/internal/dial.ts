@@ -17,7 +17,7 @@ import type { Conn } from "../Conn.js"
 import { HandshakeError } from "../Errors.js"
 import * as Extension from "../Extension.js"
 import * as Handshake from "../Handshake.js"
-import { acceptKey } from "./accept.js"
+import { acceptKey, tracedSpan } from "./accept.js"
 import * as conn from "./conn.js"
 import { compressionOptions, compressionSession, type ConnOptions, connConfig } from "./options.js"
 
@@ -223,4 +223,4 @@ export const dial = (
     )
     pending.socket = undefined
     return { conn: c, response: { status: response.statusCode ?? 101, headers: response.headers } }
-  }).pipe(Effect.withSpan("WebSocket.dial", { attributes: { url: String(url) } }))
+  }).pipe(tracedSpan("WebSocket.dial", { url: String(url) }))

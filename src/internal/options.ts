@@ -36,7 +36,14 @@ export const connConfig = (
     readonly codec: Codec.Service
   }
 ): ConnConfig => ({
-  ...fields,
+  // every field spelled out (no spread): one object shape for all connections
+  role: fields.role,
+  socket: fields.socket,
+  head: fields.head,
+  codec: fields.codec,
+  subprotocol: fields.subprotocol,
+  extensions: fields.extensions,
+  compression: fields.compression,
   readLimit: options.readLimit ?? DEFAULT_READ_LIMIT,
   closeTimeout: options.closeTimeout === undefined ? DEFAULT_CLOSE_TIMEOUT : Duration.decode(options.closeTimeout),
   maxBufferedBytes: options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES,

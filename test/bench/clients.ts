@@ -1,7 +1,7 @@
 /**
  * Client bench: our client vs the ws client against the same server.
  *
- *   node --import tsx test/bench/clients.ts --impl ws|ours --url ws://127.0.0.1:PORT
+ *   node --import tsx test/bench/clients.ts --impl ws|ours-js|ours-wasm --url ws://127.0.0.1:PORT
  *        ( --rows JSON | [--size BYTES] [--inflight N] ) [--warmup MS] [--window MS] [--server-pid PID]
  *
  * For each row, on a fresh connection, echoes binary messages through the
@@ -10,12 +10,10 @@
  * clients.
  */
 import { randomBytes } from "node:crypto"
-import { existsSync } from "node:fs"
 import { performance } from "node:perf_hooks"
 import * as Effect from "effect/Effect"
-import type * as Layer from "effect/Layer"
-import type * as Scope from "effect/Scope"
 import WebSocket from "ws"
+import { Codec, WebSocket as Ours } from "../../src/index.js"
 import { exitWithParent, numberFlag, parseArgs, percentile, sleep } from "./child.js"
 import { cpuSeconds, otherCpu, snapshotOthers } from "./procstat.js"
 
@@ -36,44 +34,6 @@ export interface ClientResult {
   readonly serverUsPerMsg: number
   readonly otherCpuPct: number
   readonly otherTop: string
-}
-
-// The library's contract (src/index.ts), typed locally so this file
-// type-checks before the module exists.
-interface OurCodec {
-  readonly _brand: "effect-websocket Codec (placeholder type)"
-}
-interface OurMessage {
-  readonly type: "text" | "binary"
-  readonly data: Uint8Array | string
-}
-interface OurConn {
-  readonly write: (type: "text" | "binary", data: Uint8Array | string) => Effect.Effect<void, unknown>
-  readonly read: Effect.Effect<OurMessage, unknown>
-  readonly close: (code: number, reason: string) => Effect.Effect<void, unknown>
-}
-interface OurModule {
-  readonly WebSocket: {
-    readonly dial: (
-      url: string,
-      options: Record<string, unknown>
-    ) => Effect.Effect<{ readonly conn: OurConn }, unknown, Scope.Scope | OurCodec>
-  }
-  readonly Codec: { readonly layer: Layer.Layer<OurCodec> }
-}
-
-/** Our library, or why it cannot be benchmarked yet. */
-export const loadOurs = async (): Promise<OurModule | string> => {
-  if (!existsSync(new URL("../../src/index.ts", import.meta.url))) return "src/index.ts does not exist yet"
-  // A variable specifier keeps tsc from resolving the module before it exists.
-  const spec = "../../src/index.js"
-  const mod = (await import(spec)) as Partial<Record<string, unknown>>
-  const ws = mod["WebSocket"] as { dial?: unknown } | undefined
-  const codec = mod["Codec"] as { layer?: unknown } | undefined
-  if (typeof ws?.dial !== "function" || codec?.layer === undefined) {
-    return "src/index.ts does not export WebSocket.dial and Codec.layer yet"
-  }
-  return mod as unknown as OurModule
 }
 
 interface State {
@@ -123,28 +83,27 @@ const runWs = async (url: string, payload: Buffer, inflight: number, s: State): 
 }
 
 const runOurs = async (
-  mod: OurModule,
   url: string,
   payload: Buffer,
   inflight: number,
-  s: State
+  s: State,
+  codec: "js" | "wasm"
 ): Promise<() => Promise<void>> => {
   let opened: () => void = () => {}
   const ready = new Promise<void>((resolve) => (opened = resolve))
   const program = Effect.gen(function*() {
-    const { conn } = yield* mod.WebSocket.dial(url, {})
+    const { conn } = yield* Ours.dial(url, { readLimit: -1 })
     opened()
     s.sentAt = performance.now()
     for (let i = 0; i < inflight; i++) yield* conn.write("binary", payload)
     while (!s.stop) {
       const msg = yield* conn.read
-      const len = typeof msg.data === "string" ? -1 : msg.data.length
-      onReply(s, msg.type === "binary" && len === payload.length, `bad reply (${msg.type}, ${len} B)`)
+      onReply(s, msg.type === "binary" && msg.data.length === payload.length, `bad reply (${msg.type}, ${msg.data.length} B)`)
       s.sentAt = performance.now()
       yield* conn.write("binary", payload)
     }
     yield* conn.close(1000, "")
-  }).pipe(Effect.scoped, Effect.provide(mod.Codec.layer))
+  }).pipe(Effect.scoped, Effect.provide(codec === "wasm" ? Codec.layerWasm : Codec.layerJs))
   const done = Effect.runPromise(program).catch((e: unknown) => {
     s.error ??= String(e)
     opened()
@@ -186,15 +145,6 @@ const main = async () => {
     otherCpuPct: Number.NaN,
     otherTop: ""
   })
-  let ours: OurModule | undefined
-  if (impl === "ours") {
-    const m = await loadOurs()
-    if (typeof m === "string") {
-      for (const row of rows) emit({ ...empty(row.label), ok: false, skipped: `not available (${m})` })
-      process.exit(0)
-    }
-    ours = m
-  }
   for (const { label, size, inflight } of rows) {
     const s: State = {
       recording: false,
@@ -207,9 +157,9 @@ const main = async () => {
     }
     const payload = randomBytes(size)
     try {
-      const finish = ours === undefined
+      const finish = impl === "ws"
         ? await runWs(url, payload, inflight, s)
-        : await runOurs(ours, url, payload, inflight, s)
+        : await runOurs(url, payload, inflight, s, impl === "ours-wasm" ? "wasm" : "js")
       await sleep(warmupMs)
       const ex = new Set([process.pid, process.ppid, serverPid])
       const s0 = performance.now()

@@ -807,7 +807,11 @@ const main = async () => {
   process.exit(0)
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+// the file name too: bundled into another entry point (inproc.ts), import.meta.url is that bundle's
+if (
+  process.argv[1] !== undefined && /loadgen\.[cm]?[jt]s$/.test(process.argv[1]) &&
+  import.meta.url === pathToFileURL(resolve(process.argv[1])).href
+) {
   main().catch((e: unknown) => {
     process.stderr.write(`loadgen: ${e instanceof Error ? e.stack : String(e)}\n`)
     process.exit(1)

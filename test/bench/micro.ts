@@ -9,11 +9,12 @@
  * just read from a socket.
  */
 import { isUtf8 } from "node:buffer"
-import { existsSync } from "node:fs"
 import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
 import { performance } from "node:perf_hooks"
 import { maskJs } from "../../src/internal/mask.js"
+import { makeWasmCodec } from "../../src/internal/wasmCodec.js"
+import { isValidUtf8, Utf8Validator } from "../../src/Utf8.js"
 import { exitWithParent, numberFlag, parseArgs } from "./child.js"
 
 export interface MicroResult {
@@ -65,6 +66,7 @@ const maskGroup = (sizes: ReadonlyArray<number>, sampleMs: number): Array<MicroR
   const key = Buffer.from([0x12, 0x34, 0x56, 0x78])
   const keyWord = key.readUInt32LE(0)
   const native = require_("bufferutil") as BufferUtil
+  const wasm = makeWasmCodec()
   // ws's own dispatcher: bufferutil from 32 B (unmask), a JS loop below.
   // (not in ws's package exports: load it by path)
   const wsUtil = require_(join(dirname(require_.resolve("ws")), "lib", "buffer-util.js")) as BufferUtil
@@ -72,7 +74,8 @@ const maskGroup = (sizes: ReadonlyArray<number>, sampleMs: number): Array<MicroR
     const data = Buffer.alloc(size, 0x61)
     const dst = Buffer.alloc(size)
     const impls: ReadonlyArray<[string, Op]> = [
-      ["ours maskJs (src/internal/mask.ts, in place)", () => maskJs(data, 0, size, keyWord, 0)],
+      ["ours maskJs (Codec.layerJs, in place)", () => maskJs(data, 0, size, keyWord, 0)],
+      ["ours Codec.layerWasm mask (copy in, SIMD, copy out; JS below 256 B)", () => wasm.mask(data, 0, size, keyWord, 0)],
       ["ws unmask with bufferutil (JS below 32 B, in place)", () => wsUtil.unmask(data, key)],
       ["bufferutil.unmask (native, in place)", () => native.unmask(data, key)],
       ["Buffer#copy (memory-bandwidth reference)", () => data.copy(dst, 0, 0, size)]
@@ -82,20 +85,11 @@ const maskGroup = (sizes: ReadonlyArray<number>, sampleMs: number): Array<MicroR
   return out
 }
 
-interface Utf8Module {
-  readonly [name: string]: unknown
-}
-
-/** Our validator, when src/Utf8.ts exists: the first of a few likely export names. */
-const ourUtf8 = async (): Promise<{ name: string; fn: (b: Uint8Array) => unknown } | string> => {
-  const path = new URL("../../src/Utf8.ts", import.meta.url)
-  if (!existsSync(path)) return "src/Utf8.ts does not exist yet"
-  const mod = (await import(path.href)) as Utf8Module
-  for (const name of ["isValid", "validate", "isUtf8", "valid", "isValidUtf8"]) {
-    const fn = mod[name]
-    if (typeof fn === "function") return { name, fn: (b) => (fn as (b: Uint8Array) => unknown)(b) }
-  }
-  return `src/Utf8.ts exports none of isValid/validate/isUtf8/valid/isValidUtf8 (${Object.keys(mod).join(", ")})`
+/** Conn's own use: a streaming validator that hands whole runs of ≥ 64 B to `buffer.isUtf8`. */
+const connValidator = new Utf8Validator(isUtf8)
+const validateAsConn = (b: Uint8Array): boolean => {
+  const ok = connValidator.push(b)
+  return connValidator.end() && ok
 }
 
 /** Text of `size` bytes cut at a character boundary, padded with ASCII. */
@@ -115,9 +109,8 @@ const textOf = (unit: string, size: number): Buffer => {
   return out
 }
 
-const utf8Group = async (sizes: ReadonlyArray<number>, sampleMs: number): Promise<Array<MicroResult>> => {
+const utf8Group = (sizes: ReadonlyArray<number>, sampleMs: number): Array<MicroResult> => {
   const out: Array<MicroResult> = []
-  const ours = await ourUtf8()
   const inputs: ReadonlyArray<[string, string]> = [
     ["ascii-json", `{"id":12345,"user":"alice","tags":["a","b"],"active":true,"score":3.25},`],
     ["mixed-utf8", "ascii text, café naïve, Ελληνικά, 日本語のテキスト, emoji 🙂🚀, "]
@@ -125,19 +118,14 @@ const utf8Group = async (sizes: ReadonlyArray<number>, sampleMs: number): Promis
   for (const [input, unit] of inputs) {
     for (const size of sizes) {
       const data = textOf(unit, size)
-      out.push({ group: "utf8", impl: "buffer.isUtf8", input, size, gbps: measure(() => isUtf8(data), size, sampleMs) })
-      if (typeof ours === "string") {
-        out.push({ group: "utf8", impl: "ours (src/Utf8.ts)", input, size, gbps: Number.NaN, skipped: ours })
-      } else {
-        const r = ours.fn(data)
-        if (r === false) throw new Error(`src/Utf8.ts ${ours.name} rejects valid UTF-8`)
-        out.push({
-          group: "utf8",
-          impl: `ours (src/Utf8.ts ${ours.name})`,
-          input,
-          size,
-          gbps: measure(() => ours.fn(data), size, sampleMs)
-        })
+      const impls: ReadonlyArray<[string, (b: Uint8Array) => boolean]> = [
+        ["buffer.isUtf8", isUtf8],
+        ["ours isValidUtf8 (pure JS, src/Utf8.ts)", isValidUtf8],
+        ["ours Utf8Validator + buffer.isUtf8 (as Conn validates)", validateAsConn]
+      ]
+      for (const [impl, fn] of impls) {
+        if (!fn(data)) throw new Error(`${impl} rejects valid UTF-8`)
+        out.push({ group: "utf8", impl, input, size, gbps: measure(() => fn(data), size, sampleMs) })
       }
     }
   }
@@ -150,7 +138,7 @@ const main = async () => {
   const group = flags.get("group") ?? "mask"
   const sizes = (flags.get("sizes") ?? "16,1024,65536,1048576").split(",").map(Number)
   const sampleMs = numberFlag(flags, "sample-ms", 20)
-  const results = group === "mask" ? maskGroup(sizes, sampleMs) : await utf8Group(sizes, sampleMs)
+  const results = group === "mask" ? maskGroup(sizes, sampleMs) : utf8Group(sizes, sampleMs)
   for (const r of results) process.stdout.write(JSON.stringify(r) + "\n")
   process.exit(0)
 }

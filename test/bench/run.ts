@@ -10,8 +10,8 @@
  *   --window S         timed window per measurement, seconds (default 0.5; quick 0.3)
  *   --warmup S         warm-up before each window, seconds (default 0.2; quick 0.15)
  *   --only PATTERN     only rows whose "section row" matches (regex, case-insensitive)
- *   --servers LIST     only these columns, e.g. ws-bu,ours
- *   --codec js|wasm    passed to our echo server (--codec)
+ *   --servers LIST     only these columns: ws-js, ws-bu, ours (both codecs), ours-js, ours-wasm, tcp-data, tcp-pipe
+ *   --codec js|wasm    only this Codec layer for our server (default: a column for each; quick: js)
  *   --idle-conns N     idle-memory connections (default 5000; quick 1000)
  *   --retries N        re-measure when other processes used > 25 % of a core (default 2; quick 0)
  *   --quiet-wait S     before each measurement, wait up to S s for other processes to go quiet (default 2; quick 0)
@@ -26,6 +26,7 @@ import * as net from "node:net"
 import * as os from "node:os"
 import { dirname, join, relative, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
+import { buildClients, buildOurs, CLIENTS_BUILT, OURS_BUILT } from "./build.js"
 import { numberFlag, parseArgs } from "./child.js"
 import type { ClientResult, ClientRow } from "./clients.js"
 import type { Job, Result, Spec } from "./loadgen.js"
@@ -34,7 +35,8 @@ import type { MicroResult } from "./micro.js"
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..")
 const BENCH = "test/bench"
-const OURS_SERVER = "examples/echo/server.ts"
+/** Our echo server (examples/echo/server.ts) bundled with the library into plain JavaScript: see build.ts. */
+const OURS_SERVER = OURS_BUILT
 const LARGE_READ_LIMIT = 16 * 1024 * 1024
 
 // ---------------------------------------------------------------------------
@@ -96,7 +98,8 @@ const spawnTs = (
   cpu: number | undefined,
   env: Record<string, string | undefined> = {}
 ): ChildProcess => {
-  const nodeArgs = ["--import", "tsx", script, ...args]
+  // TypeScript through tsx; our bundled server (.mjs) runs as plain JavaScript
+  const nodeArgs = script.endsWith(".mjs") ? [script, ...args] : ["--import", "tsx", script, ...args]
   const [cmd, argv] = canPin && cpu !== undefined
     ? ["taskset", ["-c", String(cpu), process.execPath, ...nodeArgs]] as const
     : [process.execPath, nodeArgs] as const
@@ -190,14 +193,27 @@ const WS_BU: ServerDef = {
   args: echoArgs,
   unavailable: () => undefined
 }
-const OURS: ServerDef = {
-  id: "ours",
-  label: "ours",
+/** Why our server could not be built, once main has tried. */
+let oursBuildError: string | undefined = "not built yet"
+const oursServer = (codec: "js" | "wasm"): ServerDef => ({
+  id: `ours-${codec}`,
+  label: `ours (${codec})`,
   script: OURS_SERVER,
   env: {},
-  args: (a) => [...echoArgs(a), ...(opts.codec !== undefined ? ["--codec", opts.codec] : [])],
-  unavailable: () => existsSync(join(root, OURS_SERVER)) ? undefined : `${OURS_SERVER} does not exist yet`
-}
+  args: (a) => [...echoArgs(a), "--codec", codec],
+  unavailable: () => oursBuildError ?? (existsSync(join(root, OURS_SERVER)) ? undefined : `${OURS_SERVER} is missing`)
+})
+const codecs: ReadonlyArray<"js" | "wasm"> = opts.codec === "js" || opts.codec === "wasm"
+  ? [opts.codec]
+  : opts.codec !== undefined
+  ? (() => {
+    throw new Error(`--codec ${opts.codec}: expected js or wasm`)
+  })()
+  : opts.quick
+  ? ["js"]
+  : ["js", "wasm"]
+/** Our server, one column per Codec layer. */
+const OURS: ReadonlyArray<ServerDef> = codecs.map(oursServer)
 const TCP_DATA: ServerDef = {
   id: "tcp-data",
   label: "net.Socket 'data' → write",
@@ -296,7 +312,7 @@ const QUICK_ECHO = ["1 pp 16", "1 pipe 16", "1 pipe 65536", "50 pipe 1024", "50 
 const allGroups: ReadonlyArray<LoadGroup> = [
   {
     name: "idle memory, echo of small messages, handshakes",
-    columns: [WS_JS, WS_BU, OURS],
+    columns: [WS_JS, WS_BU, ...OURS],
     serverArgs: {},
     specs: [
       { mode: "idle", label: `${opts.idleConns} idle connections`, conns: opts.idleConns },
@@ -306,13 +322,13 @@ const allGroups: ReadonlyArray<LoadGroup> = [
   },
   {
     name: "echo of large messages",
-    columns: [WS_JS, WS_BU, OURS],
+    columns: [WS_JS, WS_BU, ...OURS],
     serverArgs: { readLimit: LARGE_READ_LIMIT },
     specs: echoSpecs(false, [64 * KiB, MiB], QUICK_ECHO)
   },
   {
     name: "permessage-deflate",
-    columns: [WS_BU, OURS],
+    columns: [WS_BU, ...OURS],
     serverArgs: { compression: "context-takeover", readLimit: LARGE_READ_LIMIT },
     specs: echoSpecs(true, [1024, 64 * KiB], ["1 pipe 1024"])
   },
@@ -328,11 +344,14 @@ const allGroups: ReadonlyArray<LoadGroup> = [
 ]
 const loadGroups: ReadonlyArray<LoadGroup> = allGroups.map((g) => ({
   ...g,
-  columns: g.columns.filter((c) => opts.servers === undefined || opts.servers.has(c.id)),
+  columns: g.columns.filter((c) =>
+    opts.servers === undefined || opts.servers.has(c.id) || (c.id.startsWith("ours-") && opts.servers.has("ours"))
+  ),
   specs: g.specs.filter((s) => selected(sectionOf(s), s.label))
 }))
 
-const CLIENT_IMPLS = ["ws", "ours"] as const
+/** The ws client, and ours under each Codec layer. */
+const CLIENT_IMPLS: ReadonlyArray<string> = ["ws", ...codecs.map((c) => `ours-${c}`)]
 const clientRows: ReadonlyArray<ClientRow> = ([
   { label: "1 conn ping-pong 16 B", size: 16, inflight: 1 },
   { label: "1 conn pipelined 16 B", size: 16, inflight: 64 },
@@ -535,7 +554,8 @@ const runClients = async (run: number) => {
   }
   try {
     for (const impl of rotate(CLIENT_IMPLS, run)) {
-      const child = spawnTs(`${BENCH}/clients.ts`, [
+      // bundled like our server, so that neither client pays for tsx
+      const child = spawnTs(oursBuildError === undefined ? CLIENTS_BUILT : `${BENCH}/clients.ts`, [
         "--impl", impl,
         "--url", server.url,
         "--server-pid", String(server.pid),
@@ -700,7 +720,9 @@ const machine = (): Array<string> => {
       ? `re-measured up to ${opts.retries}× when other processes used > ${opts.maxOther * 100} % of a core ` +
         `(time budget for that left at the end: ${Math.max(0, opts.extraBudgetMs / 1000).toFixed(0)} s)`
       : "no re-measurement"),
-    `- Servers, load generator and clients are separate \`node --import tsx\` processes; ` +
+    `- Our server is examples/echo/server.ts bundled with the library (esbuild, ${OURS_SERVER}) and run by plain \`node\`, ` +
+    `as an application would run compiled code; ws is plain JavaScript from node_modules`,
+    `- Servers, load generator and clients are separate processes (\`node --import tsx\` for TypeScript); ` +
     `the load generator reuses one mask key per connection and reads replies header-only`,
     `- Other processes' CPU, worst window: ${fmt(maxOther.pct)} % of a core${maxOther.top === "" ? "" : ` (busiest: ${maxOther.top})`}`
   ]
@@ -719,8 +741,13 @@ const pkgVersion = (name: string): string => {
 
 const report = (): string => {
   const out: Array<string> = ["# effect-websocket benchmark", "", ...machine(), ""]
-  const wsCols = [WS_JS, WS_BU, OURS]
+  const wsCols = [WS_JS, WS_BU, ...OURS]
   const hdr = (cols: ReadonlyArray<ServerDef>) => ["row", ...cols.map((c) => c.label)]
+  const ratioHdr = OURS.map((c) => `${c.label} / ws+bu`)
+  const ratios = (section: string, r: string, key: string) => OURS.map((c) => ratio(section, r, c.id, WS_BU.id, key))
+  const perOp = (section: string, r: string) =>
+    [WS_BU, ...OURS].map((c) => cell(section, r, c.id, "serverUsPerOp")).join(" / ")
+  const perOpHdr = `(${["ws+bu", ...OURS.map((c) => c.label)].join(" / ")})`
 
   const echoRows = rowsOf("echo")
   if (echoRows.length > 0) {
@@ -730,20 +757,20 @@ const report = (): string => {
       "msg/s and payload MB/s (10^6 B, one direction). Pipelined = 64 messages in flight per connection, fewer where",
       "noted (in-flight bytes capped at 128 MiB in total). † = the load generator used ≥ 90 % of its core: a lower bound.",
       "",
-      table([...hdr(wsCols), "ours / ws+bu"], echoRows.map((r) => [
+      table([...hdr(wsCols), ...ratioHdr], echoRows.map((r) => [
         r,
         ...wsCols.map((c) => rateCell("echo", r, c.id)),
-        ratio("echo", r, OURS.id, WS_BU.id, "rate")
+        ...ratios("echo", r, "rate")
       ])),
       "",
       "### Server CPU per echoed message (µs, lower is better)",
       "",
       table(
-        [...hdr(wsCols), "ours / ws+bu", "load generator CPU", "other CPU, max"],
+        [...hdr(wsCols), ...ratioHdr, "load generator CPU", "other CPU, max"],
         echoRows.map((r) => [
           r,
           ...wsCols.map((c) => cell("echo", r, c.id, "serverUsPerOp")),
-          ratio("echo", r, OURS.id, WS_BU.id, "serverUsPerOp"),
+          ...ratios("echo", r, "serverUsPerOp"),
           maxOf("echo", r, wsCols.map((c) => c.id), "loadgenCpuPct"),
           maxOf("echo", r, wsCols.map((c) => c.id), "otherCpuPct")
         ])
@@ -769,11 +796,11 @@ const report = (): string => {
     out.push(
       title,
       "",
-      table([...hdr(wsCols), "ours / ws+bu", "server µs per connection (ws+bu / ours)", "other CPU, max"], rows.map((r) => [
+      table([...hdr(wsCols), ...ratioHdr, `server µs per connection ${perOpHdr}`, "other CPU, max"], rows.map((r) => [
         r,
         ...wsCols.map((c) => cell(section, r, c.id, key, unit)),
-        ratio(section, r, OURS.id, WS_BU.id, key),
-        `${cell(section, r, WS_BU.id, "serverUsPerOp")} / ${cell(section, r, OURS.id, "serverUsPerOp")}`,
+        ...ratios(section, r, key),
+        perOp(section, r),
         maxOf(section, r, wsCols.map((c) => c.id), "otherCpuPct")
       ])),
       ""
@@ -781,7 +808,7 @@ const report = (): string => {
   }
   const defl = rowsOf("deflate")
   if (defl.length > 0) {
-    const cols = [WS_BU, OURS]
+    const cols = [WS_BU, ...OURS]
     out.push(
       "## permessage-deflate echo (JSON-like text, server context takeover)",
       "",
@@ -789,12 +816,12 @@ const report = (): string => {
       "counts, rather than inflates, the replies. MB/s is of uncompressed text.",
       "",
       table(
-        [...hdr(cols), "ours / ws+bu", "server µs/msg (ws+bu / ours)", "other CPU, max"],
+        [...hdr(cols), ...ratioHdr, `server µs/msg ${perOpHdr}`, "other CPU, max"],
         defl.map((r) => [
           r,
           ...cols.map((c) => rateCell("deflate", r, c.id)),
-          ratio("deflate", r, OURS.id, WS_BU.id, "rate"),
-          `${cell("deflate", r, WS_BU.id, "serverUsPerOp")} / ${cell("deflate", r, OURS.id, "serverUsPerOp")}`,
+          ...ratios("deflate", r, "rate"),
+          perOp("deflate", r),
           maxOf("deflate", r, cols.map((c) => c.id), "otherCpuPct")
         ])
       ),
@@ -809,7 +836,11 @@ const report = (): string => {
       "msg/s, and the client's own CPU per message (µs).",
       "",
       table(
-        ["row", "ws client", "ours client", "ours / ws (msg/s)", "ours / ws (client µs/msg)"],
+        [
+          "row",
+          ...CLIENT_IMPLS.map((c) => `${c} client`),
+          ...CLIENT_IMPLS.slice(1).flatMap((c) => [`${c} / ws (msg/s)`, `${c} / ws (client µs/msg)`])
+        ],
         cl.map((r) => [
           r,
           ...CLIENT_IMPLS.map((c) =>
@@ -817,8 +848,10 @@ const report = (): string => {
               ? cell("clients", r, c, "rate")
               : `${cell("clients", r, c, "rate")} · ${cell("clients", r, c, "clientUsPerMsg", " µs")}`
           ),
-          ratio("clients", r, "ours", "ws", "rate"),
-          ratio("clients", r, "ours", "ws", "clientUsPerMsg")
+          ...CLIENT_IMPLS.slice(1).flatMap((c) => [
+            ratio("clients", r, c, "ws", "rate"),
+            ratio("clients", r, c, "ws", "clientUsPerMsg")
+          ])
         ])
       ),
       ""
@@ -874,6 +907,13 @@ const listRows = () => {
 const main = async () => {
   if (flags.has("list")) return listRows()
   const t0 = Date.now()
+  try {
+    buildOurs()
+    buildClients()
+    oursBuildError = undefined
+  } catch (e) {
+    oursBuildError = `could not bundle ${OURS_SERVER}: ${e instanceof Error ? e.message : String(e)}`
+  }
   progress(`bench: ${opts.quick ? "quick, " : ""}${opts.runs} run(s), pinning ${canPin ? "on" : "off"}`)
   for (let run = 0; run < opts.runs; run++) {
     progress(`run ${run + 1}/${opts.runs}`)

@@ -9,6 +9,8 @@ import * as net from "node:net"
 import { exitWithParent, numberFlag, parseArgs } from "../child.js"
 
 exitWithParent()
+// a clean exit on SIGINT lets `node --cpu-prof` write its profile (test/bench/profile.ts)
+process.on("SIGINT", () => process.exit(0))
 const { flags } = parseArgs(process.argv.slice(2))
 const host = flags.get("host") ?? "127.0.0.1"
 const port = numberFlag(flags, "port", 8080)
