@@ -24,6 +24,9 @@ export * as Frame from "./Frame.js"
 export * as FrameParser from "./FrameParser.js"
 
 /** @since 0.1.0 */
+export * as FrameWriter from "./FrameWriter.js"
+
+/** @since 0.1.0 */
 export * as Json from "./Json.js"
 
 /** @since 0.1.0 */

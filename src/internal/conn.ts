@@ -27,8 +27,9 @@ import { InflateStatus } from "../Codec.js"
 import type { Conn, MessageReader, MessageType, MessageWriter, ReadError } from "../Conn.js"
 import { Message, TypeId } from "../Conn.js"
 import { CloseError, MessageTooBig } from "../Errors.js"
-import { encodeHeader, headerSize, isReserved, MAX_CONTROL_PAYLOAD, Opcode } from "../Frame.js"
+import { isReserved, MAX_CONTROL_PAYLOAD, Opcode } from "../Frame.js"
 import { type FrameHandler, FrameParser } from "../FrameParser.js"
+import { encodeFrame, encodeUnmaskedHeader } from "../FrameWriter.js"
 import * as StatusCode from "../StatusCode.js"
 import { Utf8Validator } from "../Utf8.js"
 
@@ -102,16 +103,7 @@ const EMPTY = new Uint8Array(0)
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
 
-// Client mask keys come from a pooled random buffer: one getRandomValues call per 1024 frames.
-const keyPool = new Uint32Array(1024)
-let keyIndex = keyPool.length
-const nextMaskKey = (): number => {
-  if (keyIndex === keyPool.length) {
-    globalThis.crypto.getRandomValues(keyPool)
-    keyIndex = 0
-  }
-  return keyPool[keyIndex++]
-}
+const allocUnsafe = (size: number): Uint8Array => Buffer.allocUnsafe(size)
 
 const toBytes = (data: Uint8Array | string): Uint8Array => (typeof data === "string" ? encoder.encode(data) : data)
 
@@ -1008,37 +1000,20 @@ export class ConnImpl implements Conn, FrameHandler {
       process.nextTick(uncork, this)
     }
     const length = payload.length
-    const client = this.client
-    const size = headerSize(length, client)
+    const mask = this.client ? this.codec.mask : undefined
     if (length <= SMALL_FRAME) {
       // header and payload in one buffer, gathered with the turn's other small frames
-      const frame = Buffer.allocUnsafe(size + length)
-      if (client) {
-        // masked into a fresh buffer: the caller's bytes are never touched
-        const key = nextMaskKey()
-        encodeHeader(frame, 0, fin, rsv1, opcode, length, true, key)
-        frame.set(payload, size)
-        this.codec.mask(frame, size, size + length, key, 0)
-      } else {
-        encodeHeader(frame, 0, fin, rsv1, opcode, length, false, 0)
-        frame.set(payload, size)
-      }
+      const frame = encodeFrame(fin, rsv1, opcode, payload, mask, allocUnsafe)
       this.outbox.push(frame)
       this.outboxBytes += frame.length
       return
     }
     this.flushOutbox()
-    if (client) {
-      const key = nextMaskKey()
-      const frame = Buffer.allocUnsafe(size + length)
-      encodeHeader(frame, 0, fin, rsv1, opcode, length, true, key)
-      frame.set(payload, size)
-      this.codec.mask(frame, size, size + length, key, 0)
-      socket.write(frame)
+    if (mask !== undefined) {
+      socket.write(encodeFrame(fin, rsv1, opcode, payload, mask, allocUnsafe))
     } else {
-      const header = Buffer.allocUnsafe(size)
-      encodeHeader(header, 0, fin, rsv1, opcode, length, false, 0)
-      socket.write(header)
+      // the payload goes as it is, after its header: no copy
+      socket.write(encodeUnmaskedHeader(fin, rsv1, opcode, length, allocUnsafe))
       socket.write(payload)
     }
   }
