@@ -3,6 +3,10 @@
  *
  *   node --import tsx test/bench/clients.ts --impl ws|ours-js|ours-wasm --url ws://127.0.0.1:PORT
  *        ( --rows JSON | [--size BYTES] [--inflight N] ) [--warmup MS] [--window MS] [--server-pid PID]
+ *        [--process-warmup MS]
+ *
+ * `--process-warmup`: before the first row, every row runs unmeasured for a
+ * share of this time, so that V8 has optimized the client's code.
  *
  * For each row, on a fresh connection, echoes binary messages through the
  * server with `inflight` in flight and prints one JSON line (`ClientResult`):
@@ -126,6 +130,7 @@ const main = async () => {
   const url = flags.get("url") ?? "ws://127.0.0.1:8080/"
   const warmupMs = numberFlag(flags, "warmup", 300)
   const windowMs = numberFlag(flags, "window", 1000)
+  const processWarmupMs = numberFlag(flags, "process-warmup", 0)
   const serverPid = numberFlag(flags, "server-pid", 0)
   const rowsJson = flags.get("rows")
   const rows: ReadonlyArray<ClientRow> = rowsJson !== undefined
@@ -145,6 +150,23 @@ const main = async () => {
     otherCpuPct: Number.NaN,
     otherTop: ""
   })
+  const open = (size: number, inflight: number, s: State) =>
+    impl === "ws"
+      ? runWs(url, randomBytes(size), inflight, s)
+      : runOurs(url, randomBytes(size), inflight, s, impl === "ours-wasm" ? "wasm" : "js")
+  if (processWarmupMs > 0) {
+    for (const { size, inflight } of rows) {
+      const s: State = { recording: false, stop: false, count: 0, sentAt: 0, error: undefined, rtt: new Float64Array(0), rttN: 0 }
+      try {
+        const finish = await open(size, inflight, s)
+        await sleep(processWarmupMs / rows.length)
+        s.stop = true
+        await finish()
+      } catch {
+        // a failing row reports itself below
+      }
+    }
+  }
   for (const { label, size, inflight } of rows) {
     const s: State = {
       recording: false,
@@ -155,11 +177,8 @@ const main = async () => {
       rtt: new Float64Array(inflight === 1 ? 1 << 20 : 0),
       rttN: 0
     }
-    const payload = randomBytes(size)
     try {
-      const finish = impl === "ws"
-        ? await runWs(url, payload, inflight, s)
-        : await runOurs(url, payload, inflight, s, impl === "ours-wasm" ? "wasm" : "js")
+      const finish = await open(size, inflight, s)
       await sleep(warmupMs)
       const ex = new Set([process.pid, process.ppid, serverPid])
       const s0 = performance.now()

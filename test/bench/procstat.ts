@@ -96,3 +96,28 @@ export const otherCpu = (before: Snapshot, after: Snapshot): OtherCpu => {
   }
   return { seconds, top: topName }
 }
+
+/** User and system CPU ticks of each thread of `pid`, by thread name (threads of one name summed). */
+export const threadTicks = (pid: number): Map<string, { user: number; sys: number }> => {
+  const out = new Map<string, { user: number; sys: number }>()
+  let tids: Array<string>
+  try {
+    tids = readdirSync(`/proc/${pid}/task`)
+  } catch {
+    return out
+  }
+  for (const tid of tids) {
+    let text: string
+    try {
+      text = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8")
+    } catch {
+      continue
+    }
+    const close = text.lastIndexOf(")")
+    const name = Number(tid) === pid ? "main" : text.slice(text.indexOf("(") + 1, close)
+    const f = text.slice(close + 2).split(" ")
+    const t = out.get(name) ?? { user: 0, sys: 0 }
+    out.set(name, { user: t.user + Number(f[11]), sys: t.sys + Number(f[12]) })
+  }
+  return out
+}

@@ -20,7 +20,7 @@ import { fileURLToPath } from "node:url"
 import { buildOurs } from "./build.js"
 import { numberFlag, parseArgs, sleep } from "./child.js"
 import type { Result, Spec } from "./loadgen.js"
-import { otherCpu, snapshotOthers } from "./procstat.js"
+import { clockTicks, otherCpu, snapshotOthers, threadTicks } from "./procstat.js"
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..")
 const { flags } = parseArgs(process.argv.slice(2))
@@ -132,7 +132,9 @@ const main = async () => {
       "--specs",
       JSON.stringify([spec])
     ])
+    const threadsBefore = threadTicks(server.pid ?? 0)
     const out = spawnSync(lc, la, { cwd: root, encoding: "utf8" })
+    const threadsAfter = threadTicks(server.pid ?? 0)
     // the load generator's start-up (~0.5 s) and warm-up, then its window, then the next connection's set-up
     spans.push([t0 + (warmup + 700) * 1000, Number(process.hrtime.bigint() / 1000n) - 300_000])
     for (const line of out.stdout.split("\n")) {
@@ -152,6 +154,15 @@ const main = async () => {
       }
     }
     if (out.status !== 0) console.log(out.stderr)
+    // where the server's CPU went over the whole load (start-up and settling included): user vs kernel, main thread vs helpers
+    const parts: Array<string> = []
+    for (const [name, t] of threadsAfter) {
+      const b = threadsBefore.get(name) ?? { user: 0, sys: 0 }
+      const user = ((t.user - b.user) / clockTicks) * 1000
+      const sys = ((t.sys - b.sys) / clockTicks) * 1000
+      if (user + sys > 0) parts.push(`${name} ${user.toFixed(0)} user + ${sys.toFixed(0)} sys ms`)
+    }
+    console.log(`  server threads: ${parts.join(", ")}`)
   }
   server.kill("SIGINT")
   await new Promise((ok) => server.once("exit", ok))

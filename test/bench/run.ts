@@ -9,6 +9,8 @@
  *   --runs N           runs per row (default 3; order of servers rotated per run)
  *   --window S         timed window per measurement, seconds (default 0.5; quick 0.3)
  *   --warmup S         warm-up before each window, seconds (default 0.2; quick 0.15)
+ *   --server-warmup S  unmeasured load on each freshly started server or client process before its
+ *                      first measurement, so that V8 has optimized its code (default 1.5; quick 0.3)
  *   --only PATTERN     only rows whose "section row" matches (regex, case-insensitive)
  *   --servers LIST     only these columns: ws-js, ws-bu, ours (both codecs), ours-js, ours-wasm, tcp-data, tcp-pipe
  *   --codec js|wasm    only this Codec layer for our server (default: a column for each; quick: js)
@@ -48,6 +50,7 @@ const opts = {
   quick,
   runs: numberFlag(flags, "runs", quick ? 1 : 3),
   warmupMs: numberFlag(flags, "warmup", quick ? 0.15 : 0.2) * 1000,
+  serverWarmupMs: numberFlag(flags, "server-warmup", quick ? 0.3 : 1.5) * 1000,
   windowMs: numberFlag(flags, "window", quick ? 0.3 : 0.5) * 1000,
   only: flags.has("only") ? new RegExp(flags.get("only") ?? "", "i") : undefined,
   servers: flags.has("servers") ? new Set((flags.get("servers") ?? "").split(",")) : undefined,
@@ -442,6 +445,7 @@ const runLoadGroup = async (g: LoadGroup, run: number) => {
         maxOther: opts.maxOther,
         quietWaitMs: opts.quietWaitMs,
         extraBudgetMs: Math.max(0, opts.extraBudgetMs),
+        serverWarmupMs: opts.serverWarmupMs,
         specs: g.specs
       }
       const failure = await loadgen.run(job, perSpecMs * g.specs.length, (r) => {
@@ -561,6 +565,7 @@ const runClients = async (run: number) => {
         "--server-pid", String(server.pid),
         "--warmup", String(opts.warmupMs),
         "--window", String(opts.windowMs),
+        "--process-warmup", String(opts.serverWarmupMs),
         "--rows", JSON.stringify(clientRows)
       ], 0)
       const done = new Set<string>()
@@ -581,7 +586,7 @@ const runClients = async (run: number) => {
             : r.skipped ?? `ERROR ${r.error ?? ""}`
         }`)
       })
-      const code = await waitExit(child, clientRows.length * (opts.warmupMs + opts.windowMs + 10_000) + 20_000)
+      const code = await waitExit(child, clientRows.length * (opts.warmupMs + opts.windowMs + 10_000) + opts.serverWarmupMs + 20_000)
       const missing = clientRows.filter((r) => !done.has(r.label))
       if (missing.length > 0) {
         const why = `client bench exited (${code ?? "killed"}): ${io.stderr().slice(-400)}`
@@ -715,7 +720,8 @@ const machine = (): Array<string> => {
     `- CPU: ${cpu}; ${os.cpus().length} cores; ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM; ${os.type()} ${os.release()}`,
     `- Node ${process.version}; ws ${pkgVersion("ws")}, bufferutil ${pkgVersion("bufferutil")}`,
     `- Pinning: ${canPin ? "load generator on CPU 0, server on CPU 1 (taskset)" : "none (taskset unavailable or < 2 cores)"}`,
-    `- ${opts.runs} run(s); warm-up ${opts.warmupMs / 1000} s, window ${opts.windowMs / 1000} s; server order rotated every run; ` +
+    `- ${opts.runs} run(s); warm-up ${opts.warmupMs / 1000} s, window ${opts.windowMs / 1000} s; each server and client process first ` +
+    `warmed for ${opts.serverWarmupMs / 1000} s (unmeasured) so that V8 has optimized its code; server order rotated every run; ` +
     (opts.retries > 0
       ? `re-measured up to ${opts.retries}× when other processes used > ${opts.maxOther * 100} % of a core ` +
         `(time budget for that left at the end: ${Math.max(0, opts.extraBudgetMs / 1000).toFixed(0)} s)`
