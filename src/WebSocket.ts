@@ -106,6 +106,10 @@ export interface HandshakeResponse extends internalDial.HandshakeResponse {}
  * app in `Effect.interruptible`: server shutdown interrupts the handler,
  * which closes the connection with 1001.
  *
+ * The returned effect takes over the request's socket: run it once (a
+ * second run, e.g. under `Effect.retry`, dies, since the socket is no
+ * longer an HTTP request's).
+ *
  * @since 0.1.0
  * @category constructors
  */

@@ -1,9 +1,14 @@
 import { describe, expect, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Http from "node:http"
 import { Codec, WebSocket } from "../src/index.js"
 import type { HandshakeError } from "../src/Errors.js"
 import { request, upgradeRequest } from "./util/raw.js"
-import { serve } from "./util/server.js"
+import { listen, serve } from "./util/server.js"
 import { waitFor } from "./util/wait.js"
 
 const rejected = (
@@ -100,4 +105,25 @@ describe("accept: bounded handshakes", () => {
       expect(res.status).toBe(431)
       expect(upgrades).toBe(0)
     }).pipe(Effect.provide(Codec.layerJs)))
+})
+
+describe("accept: one request, one connection", () => {
+  it.scopedLive("running the same accept effect a second time dies instead of touching the taken socket", () =>
+    Effect.gen(function*() {
+      const server = Http.createServer()
+      const accepted = yield* Deferred.make<Effect.Effect<WebSocket.Conn, unknown, never>>()
+      server.on("upgrade", (req: Http.IncomingMessage, socket, head: Buffer) => {
+        Deferred.unsafeDone(accepted, Exit.succeed(
+          Effect.scoped(WebSocket.accept({ request: req, socket, head })).pipe(Effect.provide(Codec.layerJs))
+        ))
+      })
+      const port = yield* listen(server)
+      const res = yield* Effect.fork(request(port, upgradeRequest()))
+      const once = yield* Deferred.await(accepted)
+      yield* once
+      expect((yield* Fiber.join(res)).status).toBe(101)
+      const again = yield* Effect.exit(once)
+      expect(Exit.isFailure(again) && Cause.isDie(again.cause)).toBe(true)
+      if (Exit.isFailure(again)) expect(Cause.pretty(again.cause)).toContain("accepted only once")
+    }))
 })
