@@ -12,7 +12,7 @@
 // thus does not depend on how the pushes of contexts interleave.
 
 import { alloc, free, reserve } from "./mem"
-import { CL_ORDER, DIST_BASE, DIST_EXTRA, LEN_BASE, LEN_EXTRA, reverseBits } from "./tables"
+import { canonicalCodes, CL_ORDER, countLengths, DIST_BASE, DIST_EXTRA, LEN_BASE, LEN_EXTRA } from "./tables"
 
 const MIN_MATCH: u32 = 3
 /**
@@ -117,27 +117,8 @@ function initTables(): void {
 
 /** Canonical codes (RFC 1951 §3.2.2), stored bit-reversed, ready to send LSB first. */
 function genCodes(lens: usize, n: u32, codes: usize): void {
-  memory.fill(blCount, 0, 32)
-  for (let s: u32 = 0; s < n; s++) {
-    const l = <usize>load<u8>(lens + s)
-    store<u16>(blCount + (l << 1), load<u16>(blCount + (l << 1)) + 1)
-  }
-  store<u16>(blCount, 0)
-  let code: u32 = 0
-  for (let l: u32 = 1; l <= 15; l++) {
-    code = (code + load<u16>(blCount + ((l - 1) << 1))) << 1
-    store<u16>(nextCode + (l << 1), <u16>code)
-  }
-  for (let s: u32 = 0; s < n; s++) {
-    const l = <u32>load<u8>(lens + s)
-    if (l != 0) {
-      const c = <u32>load<u16>(nextCode + (l << 1))
-      store<u16>(nextCode + (l << 1), <u16>(c + 1))
-      store<u16>(codes + (s << 1), <u16>reverseBits(c, l))
-    } else {
-      store<u16>(codes + (s << 1), 0)
-    }
-  }
+  countLengths(lens, n, blCount)
+  canonicalCodes(lens, n, blCount, nextCode, codes)
 }
 
 /**

@@ -15,7 +15,7 @@
 
 import { alloc, free, reserve } from "./mem"
 import { io, outDesc } from "./io"
-import { CL_ORDER, DIST_BASE, DIST_EXTRA, LEN_BASE, LEN_EXTRA, reverseBits } from "./tables"
+import { canonicalCodes, CL_ORDER, countLengths, DIST_BASE, DIST_EXTRA, LEN_BASE, LEN_EXTRA } from "./tables"
 
 // Results of infRun / infContinue.
 const NEED_INPUT: i32 = 0
@@ -125,12 +125,7 @@ function symEntry(which: u32, s: u32, bits: u32): u32 {
  * (the one incomplete set RFC 1951 producers emit), or overflow `cap`.
  */
 function buildTable(lens: usize, n: u32, tab: usize, root: u32, cap: u32, which: u32): bool {
-  memory.fill(counts, 0, 32)
-  for (let s: u32 = 0; s < n; s++) {
-    const l = <usize>load<u8>(lens + s)
-    store<u16>(counts + (l << 1), load<u16>(counts + (l << 1)) + 1)
-  }
-  store<u16>(counts, 0)
+  countLengths(lens, n, counts)
   let left: i32 = 1
   let maxLen: u32 = 0
   for (let l: u32 = 1; l <= 15; l++) {
@@ -147,19 +142,7 @@ function buildTable(lens: usize, n: u32, tab: usize, root: u32, cap: u32, which:
     return true
   }
   if (left > 0 && (which == 0 || maxLen != 1)) return false
-  let code: u32 = 0
-  for (let l: u32 = 1; l <= 15; l++) {
-    code = (code + load<u16>(counts + ((l - 1) << 1))) << 1
-    store<u16>(nextCode + (l << 1), <u16>code)
-  }
-  for (let s: u32 = 0; s < n; s++) {
-    const l = <u32>load<u8>(lens + s)
-    if (l != 0) {
-      const c = <u32>load<u16>(nextCode + (l << 1))
-      store<u16>(nextCode + (l << 1), <u16>(c + 1))
-      store<u16>(revs + (s << 1), <u16>reverseBits(c, l))
-    }
-  }
+  canonicalCodes(lens, n, counts, nextCode, revs)
   const bad = entry(root, 0, K_BAD, 0)
   for (let i: u32 = 0; i < size; i++) store<u32>(tab + (i << 2), bad)
   for (let s: u32 = 0; s < n; s++) {

@@ -32,3 +32,37 @@ export function reverseBits(v: u32, n: u32): u32 {
   v = ((v >>> 4) & 0x0f0f0f0f) | ((v & 0x0f0f0f0f) << 4)
   return bswap<u32>(v) >>> (32 - n)
 }
+
+/** How many of the `n` code lengths at `lens` are 1..15, into `counts` (16 u16s; counts[0] is 0). */
+export function countLengths(lens: usize, n: u32, counts: usize): void {
+  memory.fill(counts, 0, 32)
+  for (let s: u32 = 0; s < n; s++) {
+    const l = <usize>load<u8>(lens + s)
+    store<u16>(counts + (l << 1), load<u16>(counts + (l << 1)) + 1)
+  }
+  store<u16>(counts, 0)
+}
+
+/**
+ * Canonical codes (RFC 1951 §3.2.2) of the `n` lengths at `lens`, whose
+ * `counts` came from countLengths, stored bit-reversed (the order bits
+ * travel in) as u16s at `codes`; 0 for unused symbols. `nextCode` is scratch
+ * (16 u16s).
+ */
+export function canonicalCodes(lens: usize, n: u32, counts: usize, nextCode: usize, codes: usize): void {
+  let code: u32 = 0
+  for (let l: u32 = 1; l <= 15; l++) {
+    code = (code + load<u16>(counts + ((l - 1) << 1))) << 1
+    store<u16>(nextCode + (l << 1), <u16>code)
+  }
+  for (let s: u32 = 0; s < n; s++) {
+    const l = <u32>load<u8>(lens + s)
+    if (l != 0) {
+      const c = <u32>load<u16>(nextCode + (l << 1))
+      store<u16>(nextCode + (l << 1), <u16>(c + 1))
+      store<u16>(codes + (s << 1), <u16>reverseBits(c, l))
+    } else {
+      store<u16>(codes + (s << 1), 0)
+    }
+  }
+}
