@@ -293,9 +293,6 @@ export class ConnImpl implements Conn, FrameHandler {
   private messageLimit = Infinity
   /** The slot receiving the current message; undefined while it is discarded. */
   private current: Slot | undefined = undefined
-  private frameKey = 0
-  private frameMasked = false
-  private frameOpcode = 0
   /** A control frame's payload when it spans chunks (allocated on first need). */
   private control: Uint8Array | undefined = undefined
   /** The current control frame's payload, when it came whole in one chunk. */
@@ -417,9 +414,6 @@ export class ConnImpl implements Conn, FrameHandler {
     if (p.masked === this.client) {
       return this.fail(StatusCode.ProtocolError, this.client ? "masked frame from server" : "unmasked frame from client")
     }
-    this.frameOpcode = opcode
-    this.frameMasked = p.masked
-    this.frameKey = p.maskKey
     if (opcode >= Opcode.Close) {
       if (!p.fin) return this.fail(StatusCode.ProtocolError, "fragmented control frame")
       if (p.length > MAX_CONTROL_PAYLOAD) return this.fail(StatusCode.ProtocolError, "control frame too long")
@@ -472,9 +466,10 @@ export class ConnImpl implements Conn, FrameHandler {
   }
 
   onPayload(data: Uint8Array, start: number, end: number, offset: number): boolean {
-    const opcode = this.frameOpcode
-    if (opcode >= Opcode.Close) {
-      if (offset === 0 && end - start === this.parser.length) {
+    // the current frame's header fields stay on the parser until the next header
+    const p = this.parser
+    if (p.opcode >= Opcode.Close) {
+      if (offset === 0 && end - start === p.length) {
         // the whole payload in this chunk (the usual case): no copy
         this.controlView = data.subarray(start, end)
       } else {
@@ -484,7 +479,7 @@ export class ConnImpl implements Conn, FrameHandler {
       return true
     }
     if (this.current === undefined) return true
-    if (this.frameMasked) this.codec.mask(data, start, end, this.frameKey, offset & 3)
+    if (p.masked) this.codec.mask(data, start, end, p.maskKey, offset & 3)
     if (this.messageCompressed) {
       return this.inflate(data.subarray(start, end), false)
     }
@@ -493,13 +488,13 @@ export class ConnImpl implements Conn, FrameHandler {
   }
 
   onFrameEnd(p: FrameParser): boolean {
-    const opcode = this.frameOpcode
+    const opcode = p.opcode
     if (opcode >= Opcode.Close) {
       const view = this.controlView
       this.controlView = undefined
       // an empty payload has no chunk; a split one was gathered in `control`
       const payload = view ?? (p.length === 0 ? EMPTY : (this.control as Uint8Array).subarray(0, p.length))
-      if (this.frameMasked) this.codec.mask(payload, 0, payload.length, this.frameKey, 0)
+      if (p.masked) this.codec.mask(payload, 0, payload.length, p.maskKey, 0)
       return this.onControl(opcode, payload)
     }
     if (!p.fin) return true
@@ -557,7 +552,8 @@ export class ConnImpl implements Conn, FrameHandler {
   private onControl(opcode: number, payload: Uint8Array): boolean {
     if (opcode === Opcode.Ping) {
       if (this.state !== OPEN) return true
-      if (this.onPing === undefined || this.onPing(payload)) this.sendFrame(Opcode.Pong, true, false, payload.slice())
+      // sendFrame copies a control payload into its frame at once: the view needs no copy of its own
+      if (this.onPing === undefined || this.onPing(payload)) this.sendFrame(Opcode.Pong, true, false, payload)
       return true
     }
     if (opcode === Opcode.Pong) {
