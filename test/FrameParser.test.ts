@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as fc from "fast-check"
 import * as Frame from "../src/Frame.js"
 import { type FrameHandler, FrameParser } from "../src/FrameParser.js"
+import { concatBytes, splitAt } from "./util/bytes.js"
 
 interface TestFrame {
   readonly fin: boolean
@@ -92,27 +93,8 @@ const arbFrame: fc.Arbitrary<TestFrame> = fc.record({
   payload: lengths.chain((n) => fc.uint8Array({ minLength: n, maxLength: n }))
 }).map((f) => (f.masked ? f : { ...f, maskKey: 0 }))
 
-const split = (bytes: Uint8Array, cuts: ReadonlyArray<number>): Array<Uint8Array> => {
-  const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b)
-  const out: Array<Uint8Array> = []
-  let last = 0
-  for (const p of points) {
-    out.push(bytes.subarray(last, p))
-    last = p
-  }
-  out.push(bytes.subarray(last))
-  return out
-}
-
-const join = (parts: ReadonlyArray<Uint8Array>): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let o = 0
-  for (const p of parts) {
-    out.set(p, o)
-    o += p.length
-  }
-  return out
-}
+const split = (bytes: Uint8Array, cuts: ReadonlyArray<number>): Array<Uint8Array> =>
+  splitAt(bytes, cuts, { atEnd: true })
 
 describe("Frame", () => {
   it("encodes lengths minimally", () => {
@@ -165,7 +147,7 @@ describe("FrameParser", () => {
         fc.array(arbFrame, { minLength: 1, maxLength: 6 }),
         fc.array(fc.nat(), { maxLength: 40 }),
         (frames, cuts) => {
-          const bytes = join(frames.map(encode))
+          const bytes = concatBytes(frames.map(encode))
           same(parseAll(split(bytes, cuts)), frames)
         }
       ),
@@ -176,7 +158,7 @@ describe("FrameParser", () => {
   it("parses input fed one byte at a time", () => {
     fc.assert(
       fc.property(fc.array(arbFrame.filter((f) => f.payload.length < 300), { minLength: 1, maxLength: 4 }), (frames) => {
-        const bytes = join(frames.map(encode))
+        const bytes = concatBytes(frames.map(encode))
         const chunks = Array.from(bytes, (b) => Uint8Array.of(b))
         same(parseAll(chunks), frames)
       }),

@@ -1,6 +1,7 @@
 import * as fc from "fast-check"
 import { constants, inflateRawSync } from "node:zlib"
 import { describe, expect, it } from "vitest"
+import { concatBytes } from "./util/bytes.js"
 import { binaryPool, deflatePool, jsonLike, maskedHeader } from "./bench/loadgen.js"
 import {
   acceptKey,
@@ -13,15 +14,6 @@ import {
   parseUpgradeResponse
 } from "./bench/wire.js"
 
-const concat = (parts: ReadonlyArray<Uint8Array>): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let o = 0
-  for (const p of parts) {
-    out.set(p, o)
-    o += p.length
-  }
-  return out
-}
 
 /** Feeds `stream` to `scanner` cut at `cuts` (positions, any order); returns completed-message counts per push. */
 const feed = (scanner: FrameScanner, stream: Uint8Array, cuts: ReadonlyArray<number>): number => {
@@ -106,7 +98,7 @@ describe("bench load generator: frames", () => {
         fc.array(fc.nat(), { maxLength: 20 }),
         (msgs, key, cuts) => {
           const frames = msgs.flatMap((m) => framesOf(m, key))
-          const stream = concat(frames)
+          const stream = concatBytes(frames)
           const scanner = new FrameScanner()
           const pings: Array<Uint8Array> = []
           scanner.onControl = (opcode, payload) => {
@@ -205,7 +197,7 @@ describe("bench load generator: frames", () => {
       const payloadLen = frame.length - ((frame[1]! & 0x7f) < 126 ? 6 : 8) // frame[1] exists: frames have headers
       const data = unmask(frame, frame.length - payloadLen)
       // Each message was compressed on its own, ending with a sync flush (RFC 7692 §7.2.1).
-      const text = inflateRawSync(concat([data, Uint8Array.of(0, 0, 0xff, 0xff)]), { finishFlush: constants.Z_SYNC_FLUSH })
+      const text = inflateRawSync(concatBytes([data, Uint8Array.of(0, 0, 0xff, 0xff)]), { finishFlush: constants.Z_SYNC_FLUSH })
       expect(new Uint8Array(text)).toEqual(jsonLike(1024, i + 1))
     }
     expect(jsonLike(1024, 1)).not.toEqual(jsonLike(1024, 2))
@@ -216,7 +208,7 @@ describe("bench load generator: frames", () => {
     const key = "dGhlIHNhbXBsZSBub25jZQ=="
     const head = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
       `Sec-WebSocket-Accept: ${acceptKey(key)}\r\n\r\n`
-    const bytes = concat([new TextEncoder().encode(head), buildFrame(Opcode.Text, new TextEncoder().encode("hi"))])
+    const bytes = concatBytes([new TextEncoder().encode(head), buildFrame(Opcode.Text, new TextEncoder().encode("hi"))])
     for (let cut = 0; cut < bytes.length; cut++) {
       const partial = parseUpgradeResponse(bytes.subarray(0, cut))
       if (cut < head.length) expect(partial).toBeUndefined()

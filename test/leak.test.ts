@@ -12,32 +12,19 @@ import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
-import * as v8 from "node:v8"
-import * as vm from "node:vm"
 import { describe, expect, it } from "vitest"
 import { echo } from "../examples/echo/echo.js"
 import * as Codec from "../src/Codec.js"
 import { makeWasmCodec } from "../src/internal/wasmCodec.js"
 import * as WebSocket from "../src/WebSocket.js"
 import { jsonLike } from "./support/jsonLike.js"
+import { getGc } from "./util/gc.js"
 
 const CONNECTIONS = 2000
 /** Connections open at once; every batch opens all of them before using any. */
 const BATCH = 50
 const MESSAGES = 3
 
-/** `global.gc`, through public v8/vm calls when node runs without --expose-gc. */
-const getGc = (): (() => void) | undefined => {
-  const g = (globalThis as { gc?: () => void }).gc
-  if (g !== undefined) return g
-  try {
-    v8.setFlagsFromString("--expose-gc")
-    const fn: unknown = vm.runInNewContext("gc")
-    return typeof fn === "function" ? (fn as () => void) : undefined
-  } catch {
-    return undefined
-  }
-}
 
 /** Collects, and lets ArrayBuffer memory be swept (that happens after the collection). */
 const collect = async (gc: () => void): Promise<NodeJS.MemoryUsage> => {

@@ -1,12 +1,12 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as fc from "fast-check"
-import * as v8 from "node:v8"
-import * as vm from "node:vm"
 import * as zlib from "node:zlib"
 import { type InflateResult, InflateStatus, js } from "../src/Codec.js"
 import { compressedCeiling } from "../src/internal/zlib.js"
 import { scanMessages } from "./support/deflateScan.js"
 import { jsonLike } from "./support/jsonLike.js"
+import { splitAt } from "./util/bytes.js"
+import { getGc } from "./util/gc.js"
 
 const { Z_SYNC_FLUSH } = zlib.constants
 const TAIL = Uint8Array.of(0, 0, 0xff, 0xff)
@@ -14,20 +14,8 @@ const enc = (s: string) => new TextEncoder().encode(s)
 const hex = (s: string) => Uint8Array.from(s.split(" ").map((b) => parseInt(b, 16)))
 const concat = (parts: ReadonlyArray<Uint8Array>) => Buffer.concat(parts)
 
-/** `data` cut at the given points (taken modulo its length). */
-const split = (data: Uint8Array, cuts: ReadonlyArray<number>): Array<Uint8Array> => {
-  const points = [...new Set(cuts.map((c) => (data.length === 0 ? 0 : c % data.length)))].sort((a, b) => a - b)
-  const out: Array<Uint8Array> = []
-  let at = 0
-  for (const p of points) {
-    if (p > at) {
-      out.push(data.subarray(at, p))
-      at = p
-    }
-  }
-  out.push(data.subarray(at))
-  return out
-}
+/** `data` cut at the given points (taken modulo its length), without empty pieces. */
+const split = (data: Uint8Array, cuts: ReadonlyArray<number>): Array<Uint8Array> => splitAt(data, cuts, { empty: false })
 
 /** Byte equality without vitest's element-by-element diff (slow on big buffers). */
 const expectSame = (actual: Uint8Array, expected: Uint8Array): void => {
@@ -323,18 +311,6 @@ describe("Inflater", () => {
   })
 })
 
-/** `global.gc`, exposed through public v8/vm calls when the flag is absent. */
-const getGc = (): (() => void) | undefined => {
-  const g = (globalThis as { gc?: () => void }).gc
-  if (g !== undefined) return g
-  try {
-    v8.setFlagsFromString("--expose-gc")
-    const fn: unknown = vm.runInNewContext("gc")
-    return typeof fn === "function" ? (fn as () => void) : undefined
-  } catch {
-    return undefined
-  }
-}
 
 describe("free()", () => {
   it("releases all state: 2,000 sessions created, used, freed", async () => {

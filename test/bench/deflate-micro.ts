@@ -15,12 +15,11 @@
  * time (all threads, so the zlib thread pool counts for the async rows): it
  * is the cost per message, and stays meaningful on a loaded machine.
  */
-import * as v8 from "node:v8"
-import * as vm from "node:vm"
 import * as zlib from "node:zlib"
 import { js } from "../../src/Codec.js"
 import { DICTIONARY_BYTES } from "../../src/internal/zlib.js"
 import { jsonLikeMessages } from "../support/jsonLike.js"
+import { getGc } from "../util/gc.js"
 
 const { Z_SYNC_FLUSH } = zlib.constants
 const TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff])
@@ -313,13 +312,6 @@ const dictionaryCases = (): Array<Case> => {
 // Memory per session
 // ---------------------------------------------------------------------------
 
-const getGc = (): (() => void) | undefined => {
-  const g = (globalThis as { gc?: () => void }).gc
-  if (g !== undefined) return g
-  v8.setFlagsFromString("--expose-gc")
-  const fn: unknown = vm.runInNewContext("gc")
-  return typeof fn === "function" ? (fn as () => void) : undefined
-}
 
 const memoryPerSession = async (): Promise<Array<string>> => {
   const gc = getGc()

@@ -21,6 +21,7 @@ import { createInterface } from "node:readline"
 import { pathToFileURL } from "node:url"
 import { performance } from "node:perf_hooks"
 import * as zlib from "node:zlib"
+import { jsonLike } from "../support/jsonLike.js"
 import { numberFlag, parseArgs, percentile, sleep } from "./child.js"
 import { cpuSeconds, otherCpu, rssBytes, snapshotOthers } from "./procstat.js"
 import type { Snapshot } from "./procstat.js"
@@ -333,29 +334,8 @@ export const binaryPool = (size: number, count: number, maskKey: Uint8Array): Po
   return { buf, offsets, count }
 }
 
-/** Deterministic JSON-like ASCII text of exactly `size` bytes (seeded PRNG). */
-export const jsonLike = (size: number, seed: number): Uint8Array => {
-  let s = seed >>> 0 || 1
-  const rnd = () => {
-    // xorshift32
-    s ^= s << 13
-    s ^= s >>> 17
-    s ^= s << 5
-    return (s >>> 0) / 0x1_0000_0000
-  }
-  const words = ["alpha", "beta", "gamma", "delta", "status", "active", "pending", "user", "order", "item", "price",
-    "total", "created", "updated", "region", "eu-west", "us-east", "note", "lorem", "ipsum", "dolor", "sit", "amet"]
-  const word = () => words[Math.floor(rnd() * words.length)] ?? "x"
-  let text = "["
-  let id = Math.floor(rnd() * 1e6)
-  while (text.length < size) {
-    id += 1 + Math.floor(rnd() * 7)
-    text += `{"id":${id},"user":"${word()}${Math.floor(rnd() * 1000)}","status":"${word()}","score":${
-      (rnd() * 100).toFixed(3)
-    },"tags":["${word()}","${word()}"],"active":${rnd() < 0.5},"note":"${word()} ${word()} ${word()}"},`
-  }
-  return new TextEncoder().encode(text.slice(0, size))
-}
+/** JSON-like text (the tests' generator): what the deflate rows send. */
+export { jsonLike } from "../support/jsonLike.js"
 
 /** Compresses one message on its own (no context takeover) and strips the 00 00 FF FF tail. */
 const deflateMessage = (data: Uint8Array): Uint8Array => {

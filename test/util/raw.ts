@@ -114,6 +114,21 @@ export class RawPeer {
   readonly awaitTcpClose: Effect.Effect<void> = Effect.suspend(() => this.until(() => this.ended || this.closed))
 }
 
+/** Calls `then` once with the HTTP head that arrives on `socket` (without its blank line) and the bytes after it. */
+const readHead = (socket: Net.Socket, then: (head: string, rest: Buffer) => void): void => {
+  let data = Buffer.alloc(0)
+  const onData = (chunk: Buffer) => {
+    data = Buffer.concat([data, chunk])
+    const end = data.indexOf("\r\n\r\n")
+    if (end < 0) return
+    socket.off("data", onData)
+    then(data.subarray(0, end).toString("latin1"), data.subarray(end + 4))
+  }
+  socket.on("data", onData)
+}
+
+const acceptOf = (key: string): string => createHash("sha1").update(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest("base64")
+
 /** Sends a raw HTTP request and reads the response head (and what followed it). */
 export const request = (
   port: number,
@@ -122,17 +137,10 @@ export const request = (
   Effect.acquireRelease(
     Effect.async<{ status: number; head: string; rest: Buffer; socket: Net.Socket }, Error>((resume) => {
       const socket = Net.connect(port, "127.0.0.1")
-      let data = Buffer.alloc(0)
-      const onData = (chunk: Buffer) => {
-        data = Buffer.concat([data, chunk])
-        const end = data.indexOf("\r\n\r\n")
-        if (end < 0) return
-        socket.off("data", onData)
+      readHead(socket, (head, rest) => {
         socket.pause()
-        const head = data.subarray(0, end).toString("latin1")
-        resume(Effect.succeed({ status: Number(head.split(" ")[1]), head, rest: data.subarray(end + 4), socket }))
-      }
-      socket.on("data", onData)
+        resume(Effect.succeed({ status: Number(head.split(" ")[1]), head, rest, socket }))
+      })
       socket.on("error", (error) => resume(Effect.fail(error)))
       socket.write(text)
     }),
@@ -158,8 +166,7 @@ export const connect = (port: number, headers: Record<string, string> = {}): Eff
     const key = randomBytes(16).toString("base64")
     const res = yield* request(port, upgradeRequest(headers, key))
     if (res.status !== 101) return yield* Effect.fail(new Error(`status ${res.status}`))
-    const accept = createHash("sha1").update(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest("base64")
-    if (!res.head.includes(accept)) return yield* Effect.fail(new Error("bad accept"))
+    if (!res.head.includes(acceptOf(key))) return yield* Effect.fail(new Error("bad accept"))
     const peer = new RawPeer(res.socket, res.rest)
     res.socket.resume()
     return peer
@@ -178,26 +185,18 @@ export const rawServer = (
     const waiting: Array<(p: RawPeer) => void> = []
     const server = Net.createServer((socket) => {
       socket.on("error", () => {})
-      let data = Buffer.alloc(0)
-      const onData = (chunk: Buffer) => {
-        data = Buffer.concat([data, chunk])
-        const end = data.indexOf("\r\n\r\n")
-        if (end < 0) return
-        socket.off("data", onData)
-        const head = data.subarray(0, end).toString("latin1")
+      readHead(socket, (head, rest) => {
         const key = /sec-websocket-key:\s*(\S+)/i.exec(head)?.[1] ?? ""
-        const accept = createHash("sha1").update(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest("base64")
         socket.write(
           respond?.(key, head) ??
-            `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`
+            `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptOf(key)}\r\n\r\n`
         )
-        const peer = new RawPeer(socket, data.subarray(end + 4))
+        const peer = new RawPeer(socket, rest)
         all.push(peer)
         const w = waiting.shift()
         if (w) w(peer)
         else accepted.push(peer)
-      }
-      socket.on("data", onData)
+      })
     })
     const port = yield* Effect.acquireRelease(
       Effect.async<number>((resume) => {
