@@ -180,11 +180,11 @@ export const wasm: Effect.Effect<Service> = Effect.promise(() =>
 export const layerWasm: Layer.Layer<Codec> = Layer.effect(Codec, wasm)
 
 /**
- * The default codec: the WebAssembly one, which measured faster on Node
- * where the codecs differ (compressed 1 KiB messages 1.4-1.8× the messages/s
- * of `layerJs`, masking 4.6× at 64 KiB) and keeps less per compressed
- * connection (40 vs 68 KiB); see the README's benchmark section. Where
- * WebAssembly SIMD is missing, provide `layerJs`.
+ * The default codec: the WebAssembly one. On Node it masks 4.8× faster than
+ * `layerJs` at 64 KiB, keeps less per compressed connection (40 vs 68 KiB)
+ * and echoed faster on most uncompressed rows of the README's benchmark;
+ * for large compressed messages node:zlib (`layerJs`) deflates faster.
+ * Where WebAssembly SIMD is missing, provide `layerJs`.
  *
  * @since 0.1.0
  * @category layers

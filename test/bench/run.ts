@@ -1,7 +1,8 @@
 /**
  * `npm run bench [-- OPTIONS]`: echo servers (ws pure JS, ws + bufferutil,
  * ours) under the same load generator, client rows, the TCP ceiling and
- * micro-benchmarks, all in one run; prints a markdown table and writes it to
+ * micro-benchmarks (masking, UTF-8, and the Wasm codec's deflate/inflate
+ * against node:zlib from wasm-micro.ts), all in one run; prints a markdown table and writes it to
  * test/bench/results/latest.md (raw samples in latest.json).
  *
  * Options:
@@ -363,6 +364,8 @@ const clientRows: ReadonlyArray<ClientRow> = ([
 ] as const).filter((r) => (!opts.quick || r.label === "1 conn pipelined 16 B") && selected("clients", r.label))
 
 const microGroups = (["mask", "utf8"] as const).filter((g) => selected(g, "micro"))
+/** The Wasm codec's deflate/inflate against node:zlib's sync calls (wasm-micro.ts), once per bench. */
+const wasmDeflateMicro = opts.only === undefined || opts.only.test("wasm-deflate micro")
 
 // ---------------------------------------------------------------------------
 // Samples
@@ -616,6 +619,22 @@ const runMicro = async (group: "mask" | "utf8", run: number) => {
   })
   const code = await waitExit(child, 120_000)
   progress(`  micro ${group}: ${n} figures${code === 0 ? "" : `, exited ${code}: ${io.stderr().slice(-400)}`}`)
+}
+
+/** The permessage-deflate table of wasm-micro.ts (its own medians over interleaved rounds), or why it is missing. */
+let wasmDeflateTable = ""
+const runWasmDeflateMicro = async () => {
+  const child = spawnTs(`${BENCH}/wasm-micro.ts`, opts.quick ? ["--quick"] : [], 0)
+  const lines: Array<string> = []
+  const io = collect(child, (line) => lines.push(line))
+  const code = await waitExit(child, 300_000)
+  const text = lines.join("\n")
+  const start = text.indexOf("## permessage-deflate")
+  const end = text.indexOf("\n## ", start + 1)
+  wasmDeflateTable = code === 0 && start >= 0
+    ? text.slice(text.indexOf("\n", start) + 1, end < 0 ? undefined : end).trim()
+    : `(wasm-micro.ts exited ${code}: ${io.stderr().slice(-400)})`
+  progress(`  micro wasm-deflate: ${code === 0 ? "done" : `exited ${code}`}`)
 }
 
 function rotate<T>(xs: ReadonlyArray<T>, by: number): Array<T> {
@@ -892,6 +911,14 @@ const report = (): string => {
     const sizes = [16, 1024, 64 * KiB, MiB]
     out.push(title, "", table(["implementation", ...sizes.map(sizeLabel)], rows.map((r) => [r, ...sizes.map((s) => cell(section, r, String(s), "gbps"))])), "")
   }
+  if (wasmDeflateTable !== "") {
+    out.push(
+      "## Micro: Codec.layerWasm deflate and inflate against node:zlib's synchronous calls (test/bench/wasm-micro.ts)",
+      "",
+      wasmDeflateTable,
+      ""
+    )
+  }
   if (notes.size > 0) {
     out.push("Notes:", "")
     for (const [text, n] of notes) out.push(`- [${n}] ${text.replace(/\s+/g, " ")}`)
@@ -908,6 +935,7 @@ const listRows = () => {
   }
   for (const r of clientRows) process.stdout.write(`clients ${r.label}\n`)
   for (const m of microGroups) process.stdout.write(`${m} micro\n`)
+  if (wasmDeflateMicro) process.stdout.write("wasm-deflate micro\n")
 }
 
 const main = async () => {
@@ -934,6 +962,7 @@ const main = async () => {
       await runClients(run)
     }
   }
+  if (wasmDeflateMicro) await runWasmDeflateMicro()
   await loadgen.stop()
   const md = report()
   process.stdout.write(md + "\n")
